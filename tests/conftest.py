@@ -1,0 +1,97 @@
+"""Shared fixtures: a real database (PostgreSQL by default, SQLite for the smoke run).
+
+TEST_DATABASE_URL picks the server. It defaults to the machine's PostgreSQL; when that
+cannot be reached the tests fail loudly rather than skip: a missing service must never
+look like a green run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.factories import World, build_world
+from workflow.db import make_engine
+from workflow.models import Base
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/ticketflow_test"
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday morning
+
+
+def database_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL", DEFAULT_URL)
+
+
+def _ensure_postgres_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(drivername="postgresql+psycopg", database="postgres"),
+                          isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                 {"n": parsed.database})
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    except Exception as exc:  # pragma: no cover - the message is the point
+        pytest.exit(f"PostgreSQL at {parsed.render_as_string(hide_password=True)} cannot be "
+                    f"reached ({exc.__class__.__name__}: {exc}). Start it, or set "
+                    "TEST_DATABASE_URL=sqlite:///... for the SQLite smoke run.", returncode=3)
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    url = database_url()
+    if url.startswith("postgresql"):
+        _ensure_postgres_database(url)
+    eng = make_engine(url)
+    Base.metadata.drop_all(eng)
+    Base.metadata.create_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def _truncate(eng: Engine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with eng.begin() as conn:
+        if eng.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                              + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    _truncate(engine)
+    yield sessionmaker(engine, expire_on_commit=False)
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as s:
+        yield s
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    """Reference data, the built-in support workflow, people and a help topic."""
+    return build_world(session, NOW)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return NOW
