@@ -20,28 +20,47 @@ from tests.factories import World, build_world
 from workflow.db import make_engine
 from workflow.models import Base
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/ticketflow_test"
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday morning
 
 
 def database_url() -> str:
-    return os.environ.get("TEST_DATABASE_URL", DEFAULT_URL)
+    """TEST_DATABASE_URL, or a database of this test run's own on the local PostgreSQL, so
+    parallel runs on one machine never truncate each other's rows."""
+    return os.environ.get("TEST_DATABASE_URL", f"{DEFAULT_SERVER}/ticketflow_test_{os.getpid()}")
+
+
+def _admin_engine(url: str) -> Engine:
+    return create_engine(
+        make_url(url).set(drivername="postgresql+psycopg", database="postgres"),
+        isolation_level="AUTOCOMMIT",
+    )
+
+
+def _drop_postgres_database(url: str) -> None:
+    admin = _admin_engine(url)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _ensure_postgres_database(url: str) -> None:
     parsed = make_url(url)
-    admin = create_engine(parsed.set(drivername="postgresql+psycopg", database="postgres"),
-                          isolation_level="AUTOCOMMIT")
+    admin = _admin_engine(url)
     try:
         with admin.connect() as conn:
-            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                 {"n": parsed.database})
+            exists = conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}
+            )
             if not exists:
                 conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     except Exception as exc:  # pragma: no cover - the message is the point
-        pytest.exit(f"PostgreSQL at {parsed.render_as_string(hide_password=True)} cannot be "
-                    f"reached ({exc.__class__.__name__}: {exc}). Start it, or set "
-                    "TEST_DATABASE_URL=sqlite:///... for the SQLite smoke run.", returncode=3)
+        pytest.exit(
+            f"PostgreSQL at {parsed.render_as_string(hide_password=True)} cannot be "
+            f"reached ({exc.__class__.__name__}: {exc}). Start it, or set "
+            "TEST_DATABASE_URL=sqlite:///... for the SQLite smoke run.",
+            returncode=3,
+        )
     finally:
         admin.dispose()
 
@@ -56,6 +75,8 @@ def engine() -> Iterator[Engine]:
     Base.metadata.create_all(eng)
     yield eng
     eng.dispose()
+    if url.startswith("postgresql") and "TEST_DATABASE_URL" not in os.environ:
+        _drop_postgres_database(url)
 
 
 @pytest.fixture
@@ -67,8 +88,11 @@ def _truncate(eng: Engine) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with eng.begin() as conn:
         if eng.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
-                              + " RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                )
+            )
         else:
             for t in tables:
                 conn.execute(text(f'DELETE FROM "{t}"'))

@@ -56,8 +56,14 @@ def post_public_reply(ticket: Ticket, ctx: GuardContext) -> list[ThreadEntry]:
     """Send the event's `reply` to the customer; the first one stops the first-response clock."""
     if ticket.first_responded_at is None:
         ticket.first_responded_at = ctx.now
-    return [ThreadEntry(kind=EntryKind.PUBLIC_REPLY, author_id=ctx.actor.id,
-                        body=clean_html(str(ctx.params["reply"])), created_at=ctx.now)]
+    return [
+        ThreadEntry(
+            kind=EntryKind.PUBLIC_REPLY,
+            author_id=ctx.actor.id,
+            body=clean_html(str(ctx.params["reply"])),
+            created_at=ctx.now,
+        )
+    ]
 
 
 @action

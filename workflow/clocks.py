@@ -31,7 +31,8 @@ def _running(ticket: Ticket, definition: Definition) -> dict[str, datetime | Non
     sla = definition.states[ticket.state].sla
     return {
         "first_response": ticket.first_response_due_at
-        if sla["first_response"] == "run" and ticket.first_responded_at is None else None,
+        if sla["first_response"] == "run" and ticket.first_responded_at is None
+        else None,
         "resolution": ticket.resolution_due_at if sla["resolution"] == "run" else None,
     }
 
@@ -53,6 +54,7 @@ def recompute(ticket: Ticket, definition: Definition, now: datetime) -> None:
 
 def timers(ticket: Ticket, definition: Definition) -> list[FollowUp]:
     """The timer follow-ups for the ticket's clocks as they stand (after `recompute`)."""
-    return [ScheduleTimer(ticket.id, clock, due) if due is not None
-            else CancelTimer(ticket.id, clock)
-            for clock, due in _running(ticket, definition).items()]
+    return [
+        ScheduleTimer(ticket.id, clock, due) if due is not None else CancelTimer(ticket.id, clock)
+        for clock, due in _running(ticket, definition).items()
+    ]

@@ -6,11 +6,20 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
+def sqlalchemy_url(url: str) -> str:
+    """`postgresql://` URLs (as people write them) use psycopg 3, the driver we ship."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
 def make_engine(url: str, **kw: object) -> Engine:
     """An engine with the settings Ticketflow relies on for each backend."""
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = create_engine(url, **kw)
+    return configure_engine(create_engine(sqlalchemy_url(url), **kw))
+
+
+def configure_engine(engine: Engine) -> Engine:
+    """Per-backend connection settings, for our engines and Flask-SQLAlchemy's alike."""
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

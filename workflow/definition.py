@@ -25,8 +25,17 @@ MAX_TRANSITIONS = 2000
 
 TOP_KEYS = {"workflow", "label", "description", "states", "events"}
 STATE_KEYS = {"label", "colour", "color", "initial", "final", "description", "sla"}
-EVENT_KEYS = {"label", "description", "by", "actions", "from", "to", "internal", "guards",
-              "transitions"}
+EVENT_KEYS = {
+    "label",
+    "description",
+    "by",
+    "actions",
+    "from",
+    "to",
+    "internal",
+    "guards",
+    "transitions",
+}
 TRANSITION_KEYS = {"from", "to", "internal", "guards"}
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -140,8 +149,11 @@ class _Reader:
     def keys(self, value: Mapping, allowed: set[str], path: Path, where: str | None) -> None:
         for key in value:
             if key not in allowed:
-                self.add(path + (key,), where,
-                         f"unknown key '{key}' (allowed here: {', '.join(sorted(allowed))}).")
+                self.add(
+                    path + (key,),
+                    where,
+                    f"unknown key '{key}' (allowed here: {', '.join(sorted(allowed))}).",
+                )
 
     def names(self, value: Any, path: Path, where: str, what: str) -> list[str]:
         if value is None:
@@ -165,8 +177,9 @@ def _parse(text: str) -> tuple[Definition | None, list[Problem]]:
         return None, [Problem(str(exc), exc.line)]
     r = _Reader(lines)
     if not isinstance(doc, dict):
-        return None, [Problem("the document must be a mapping with `workflow`, `states` and "
-                              "`events`.", 1)]
+        return None, [
+            Problem("the document must be a mapping with `workflow`, `states` and `events`.", 1)
+        ]
     r.keys(doc, TOP_KEYS, (), None)
     key = doc.get("workflow")
     if not isinstance(key, str) or not NAME.match(key):
@@ -178,8 +191,14 @@ def _parse(text: str) -> tuple[Definition | None, list[Problem]]:
         _check_graph(r, states, events)
     if r.problems:
         return None, r.problems
-    return Definition(key, str(doc.get("label") or key.replace("_", " ").title()),
-                      str(doc.get("description") or ""), states, events, text), []
+    return Definition(
+        key,
+        str(doc.get("label") or key.replace("_", " ").title()),
+        str(doc.get("description") or ""),
+        states,
+        events,
+        text,
+    ), []
 
 
 def _states(r: _Reader, raw: Any) -> dict[str, StateDef]:
@@ -205,15 +224,24 @@ def _states(r: _Reader, raw: Any) -> dict[str, StateDef]:
         for flag in ("initial", "final"):
             if flag in spec and not isinstance(spec[flag], bool):
                 r.add(path + (flag,), where, f"`{flag}` must be true or false.")
-        out[sid] = StateDef(sid, str(spec.get("label") or sid.replace("_", " ").capitalize()),
-                            str(colour), spec.get("initial") is True, spec.get("final") is True,
-                            str(spec.get("description") or ""), _sla(r, spec.get("sla"), path, where))
+        out[sid] = StateDef(
+            sid,
+            str(spec.get("label") or sid.replace("_", " ").capitalize()),
+            str(colour),
+            spec.get("initial") is True,
+            spec.get("final") is True,
+            str(spec.get("description") or ""),
+            _sla(r, spec.get("sla"), path, where),
+        )
     initials = [s.id for s in out.values() if s.initial]
     if not initials:
         r.add(("states",), None, "no state is marked `initial: true`; exactly one must be.")
     elif len(initials) > 1:
-        r.add(("states", initials[1], "initial"), f"state '{initials[1]}'",
-              f"several states are initial ({', '.join(initials)}); exactly one must be.")
+        r.add(
+            ("states", initials[1], "initial"),
+            f"state '{initials[1]}'",
+            f"several states are initial ({', '.join(initials)}); exactly one must be.",
+        )
     if out and not any(s.final for s in out.values()):
         r.add(("states",), None, "no state is marked `final: true`; at least one must be.")
     return out
@@ -228,11 +256,18 @@ def _sla(r: _Reader, raw: Any, path: Path, where: str) -> dict[str, str]:
         return sla
     for clock, behaviour in raw.items():
         if clock not in CLOCKS:
-            r.add(path + ("sla", clock), where,
-                  f"unknown SLA clock '{clock}' (clocks: {', '.join(CLOCKS)}).")
+            r.add(
+                path + ("sla", clock),
+                where,
+                f"unknown SLA clock '{clock}' (clocks: {', '.join(CLOCKS)}).",
+            )
         elif behaviour not in SLA_BEHAVIOURS:
-            r.add(path + ("sla", clock), where, f"SLA behaviour {behaviour!r} for {clock} does "
-                  f"not exist (use {', '.join(SLA_BEHAVIOURS)}).")
+            r.add(
+                path + ("sla", clock),
+                where,
+                f"SLA behaviour {behaviour!r} for {clock} does "
+                f"not exist (use {', '.join(SLA_BEHAVIOURS)}).",
+            )
         else:
             sla[clock] = behaviour
     return sla
@@ -259,25 +294,41 @@ def _events(r: _Reader, raw: Any, states: Mapping[str, StateDef]) -> dict[str, E
             r.add(path, where, f"`by` must list who may fire it ({', '.join(rules.ROLES)}).")
         for i, role in enumerate(by):
             if role not in rules.ROLES:
-                r.add(path + ("by", i), where,
-                      f"unknown role '{role}' (roles: {', '.join(rules.ROLES)}).")
+                r.add(
+                    path + ("by", i),
+                    where,
+                    f"unknown role '{role}' (roles: {', '.join(rules.ROLES)}).",
+                )
         acts = r.names(spec.get("actions"), path + ("actions",), where, "`actions`")
         for i, act in enumerate(acts):
             if act not in actions.REGISTRY:
-                r.add(path + ("actions", i), where, f"unknown action '{act}' (actions: "
-                      f"{', '.join(sorted(actions.REGISTRY))}).")
+                r.add(
+                    path + ("actions", i),
+                    where,
+                    f"unknown action '{act}' (actions: {', '.join(sorted(actions.REGISTRY))}).",
+                )
         transitions = _transitions(r, eid, spec, path, where, states)
         count += len(transitions)
-        out[eid] = EventDef(eid, label, str(spec.get("description") or ""), tuple(by),
-                            tuple(acts), tuple(transitions))
+        out[eid] = EventDef(
+            eid,
+            label,
+            str(spec.get("description") or ""),
+            tuple(by),
+            tuple(acts),
+            tuple(transitions),
+        )
     if count > MAX_TRANSITIONS:
-        r.add(("events",), None, f"a workflow may have at most {MAX_TRANSITIONS} transitions "
-              f"(this one has {count}).")
+        r.add(
+            ("events",),
+            None,
+            f"a workflow may have at most {MAX_TRANSITIONS} transitions (this one has {count}).",
+        )
     return out
 
 
-def _transitions(r: _Reader, eid: str, spec: dict, path: Path, where: str,
-                 states: Mapping[str, StateDef]) -> list[TransitionDef]:
+def _transitions(
+    r: _Reader, eid: str, spec: dict, path: Path, where: str, states: Mapping[str, StateDef]
+) -> list[TransitionDef]:
     if "transitions" in spec:
         if any(k in spec for k in ("from", "to", "internal", "guards")):
             r.add(path, where, "use either `transitions` or `from`/`to`/`guards`, not both.")
@@ -303,8 +354,12 @@ def _transitions(r: _Reader, eid: str, spec: dict, path: Path, where: str,
         if internal is True and target is not None:
             r.add(bpath + ("to",), where, "an internal transition stays put: drop `to`.")
         elif internal is not True and not isinstance(target, str):
-            r.add(bpath, where, "`to` must name the state this event leads to "
-                  "(or set `internal: true` to stay in the same state).")
+            r.add(
+                bpath,
+                where,
+                "`to` must name the state this event leads to "
+                "(or set `internal: true` to stay in the same state).",
+            )
             continue
         if target is not None and target not in states:
             r.add(bpath + ("to",), where, f"`to` names an unknown state '{target}'.")
@@ -314,8 +369,11 @@ def _transitions(r: _Reader, eid: str, spec: dict, path: Path, where: str,
             if source not in states:
                 r.add(bpath + ("from", i), where, f"`from` names an unknown state '{source}'.")
                 continue
-            out.append(TransitionDef(eid, source, source if internal is True else target,
-                                     internal is True, guards))
+            out.append(
+                TransitionDef(
+                    eid, source, source if internal is True else target, internal is True, guards
+                )
+            )
     _check_branches(r, out, path, where)
     return out
 
@@ -341,8 +399,11 @@ def _guards(r: _Reader, raw: Any, path: Path, where: str) -> tuple[GuardRef, ...
             r.add(gpath, where, "a guard is a name, or a name mapped to its parameters.")
             continue
         if name not in rules.REGISTRY:
-            r.add(gpath, where, f"unknown guard '{name}' (guards: "
-                  f"{', '.join(sorted(rules.REGISTRY))}).")
+            r.add(
+                gpath,
+                where,
+                f"unknown guard '{name}' (guards: {', '.join(sorted(rules.REGISTRY))}).",
+            )
             continue
         bad = [rules.check_param(name, k, v) for k, v in params.items()]
         for message in filter(None, bad):
@@ -360,20 +421,29 @@ def _check_branches(r: _Reader, transitions: list[TransitionDef], path: Path, wh
         seen.setdefault(t.source, []).append(t)
     for source, branch in seen.items():
         for i, t in enumerate(branch):
-            later = branch[i + 1:]
+            later = branch[i + 1 :]
             if later and (not t.guards or any(set(o.guards) == set(t.guards) for o in later)):
-                r.add(path, where, f"two transitions from '{source}' that no guard tells apart; "
-                      "give the earlier one a guard the later one does not have.")
+                r.add(
+                    path,
+                    where,
+                    f"two transitions from '{source}' that no guard tells apart; "
+                    "give the earlier one a guard the later one does not have.",
+                )
                 break
 
 
-def _check_graph(r: _Reader, states: Mapping[str, StateDef], events: Mapping[str, EventDef]) -> None:
+def _check_graph(
+    r: _Reader, states: Mapping[str, StateDef], events: Mapping[str, EventDef]
+) -> None:
     edges: dict[str, set[str]] = {s: set() for s in states}
     for event in events.values():
         for t in event.transitions:
             if states[t.source].final:
-                r.add(("events", event.id), f"event '{event.id}'",
-                      f"final state '{t.source}' cannot have outgoing events.")
+                r.add(
+                    ("events", event.id),
+                    f"event '{event.id}'",
+                    f"final state '{t.source}' cannot have outgoing events.",
+                )
             edges[t.source].add(t.target)
     if r.problems:
         return
@@ -381,8 +451,11 @@ def _check_graph(r: _Reader, states: Mapping[str, StateDef], events: Mapping[str
     reached = _reach({initial}, edges)
     for sid in states:
         if sid not in reached:
-            r.add(("states", sid), f"state '{sid}'",
-                  f"unreachable: no sequence of events leads here from '{initial}'.")
+            r.add(
+                ("states", sid),
+                f"state '{sid}'",
+                f"unreachable: no sequence of events leads here from '{initial}'.",
+            )
     reverse: dict[str, set[str]] = {s: set() for s in states}
     for source, targets in edges.items():
         for target in targets:
@@ -390,8 +463,11 @@ def _check_graph(r: _Reader, states: Mapping[str, StateDef], events: Mapping[str
     finishing = _reach({s.id for s in states.values() if s.final}, reverse)
     for sid in states:
         if sid not in finishing:
-            r.add(("states", sid), f"state '{sid}'",
-                  "a ticket here could never be finished: no path leads to a final state.")
+            r.add(
+                ("states", sid),
+                f"state '{sid}'",
+                "a ticket here could never be finished: no path leads to a final state.",
+            )
 
 
 def _reach(start: set[str], edges: Mapping[str, set[str]]) -> set[str]:

@@ -35,14 +35,19 @@ def decide(definition: Definition, state: str, event_id: str, ctx: rules.GuardCo
     """Try the event's transitions from `state` in order; the first whose guards pass wins."""
     event = definition.events.get(event_id)
     if event is None:
-        return Decision(event_id, event_id, False,
-                        reasons=(f"This workflow has no event called '{event_id}'.",))
+        return Decision(
+            event_id, event_id, False, reasons=(f"This workflow has no event called '{event_id}'.",)
+        )
     ctx = replace(ctx, event_label=event.label)
     branches = definition.transitions(state, event_id)
     if not branches:
         here = definition.states[state].label if state in definition.states else state
-        return Decision(event.id, event.label, False, reasons=(
-            f"{event.label} is not possible while the ticket is {here.lower()}.",))
+        return Decision(
+            event.id,
+            event.label,
+            False,
+            reasons=(f"{event.label} is not possible while the ticket is {here.lower()}.",),
+        )
     reasons: list[str] = []
     for t in branches:
         refused = reasons_for(t, event, ctx)

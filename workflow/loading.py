@@ -14,19 +14,23 @@ from workflow.rules import Actor
 def compiled_version(session: Session, version_id: int, checksum: str | None = None) -> Compiled:
     """The compiled workflow of a version; the source is only read on a cache miss."""
     if checksum is None:
-        checksum = session.scalar(select(WorkflowVersion.checksum)
-                                  .where(WorkflowVersion.id == version_id))
+        checksum = session.scalar(
+            select(WorkflowVersion.checksum).where(WorkflowVersion.id == version_id)
+        )
         if checksum is None:
             raise NotFound(f"There is no workflow version {version_id}.")
 
     def source() -> str:
-        return session.scalar(select(WorkflowVersion.source).where(WorkflowVersion.id == version_id))
+        return session.scalar(
+            select(WorkflowVersion.source).where(WorkflowVersion.id == version_id)
+        )
 
     return compiled(checksum, source)
 
 
-def load_ticket(session: Session, ticket_id: int, actor: Actor,
-                expected_version: int | None = None) -> tuple[Ticket, Compiled]:
+def load_ticket(
+    session: Session, ticket_id: int, actor: Actor, expected_version: int | None = None
+) -> tuple[Ticket, Compiled]:
     """The ticket and its workflow; an end user asking for someone else's ticket gets NotFound
     (never a hint that it exists); a stale `expected_version` raises StaleTicket."""
     row = session.execute(

@@ -42,8 +42,9 @@ def checksum(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
-def reasons_for(transition: wfdef.TransitionDef, event: wfdef.EventDef,
-                ctx: rules.GuardContext) -> list[str]:
+def reasons_for(
+    transition: wfdef.TransitionDef, event: wfdef.EventDef, ctx: rules.GuardContext
+) -> list[str]:
     """Every reason this transition is refused for this actor now (empty: it may go)."""
     reasons = []
     who = rules.role_refusal(event.by, ctx)

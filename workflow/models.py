@@ -91,18 +91,26 @@ class VersionStatus(enum.StrEnum):
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=20,
-                values_callable=lambda e: [m.value for m in e], validate_strings=True)
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        length=20,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
 
 
 staff_departments = Table(
-    "staff_departments", Base.metadata,
+    "staff_departments",
+    Base.metadata,
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("department_id", ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True),
 )
 
 team_members = Table(
-    "team_members", Base.metadata,
+    "team_members",
+    Base.metadata,
     Column("team_id", ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
 )
@@ -173,7 +181,8 @@ class Workflow(Base):
     key: Mapped[str] = mapped_column(String(63), unique=True)
     label: Mapped[str] = mapped_column(String(120))
     versions: Mapped[list[WorkflowVersion]] = relationship(
-        back_populates="workflow", order_by="WorkflowVersion.number")
+        back_populates="workflow", order_by="WorkflowVersion.number"
+    )
 
 
 class WorkflowVersion(Base):
@@ -182,9 +191,13 @@ class WorkflowVersion(Base):
     __tablename__ = "workflow_versions"
     __table_args__ = (
         UniqueConstraint("workflow_id", "number", name="uq_workflow_versions_number"),
-        Index("uq_workflow_versions_published", "workflow_id", unique=True,
-              postgresql_where=text("status = 'published'"),
-              sqlite_where=text("status = 'published'")),
+        Index(
+            "uq_workflow_versions_published",
+            "workflow_id",
+            unique=True,
+            postgresql_where=text("status = 'published'"),
+            sqlite_where=text("status = 'published'"),
+        ),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id"))
@@ -199,7 +212,8 @@ class WorkflowVersion(Base):
 
 
 class HelpTopic(Base):
-    """What an end user picks when opening a ticket; decides department, priority, plan, workflow."""
+    """What an end user picks when opening a ticket: it decides department, priority,
+    SLA plan and workflow."""
 
     __tablename__ = "help_topics"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -217,14 +231,28 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         Index("ix_tickets_queue", "state", text("priority_id DESC"), "next_due_at", "id"),
-        Index("ix_tickets_assignee_queue", "assignee_id", "state", text("priority_id DESC"),
-              "next_due_at"),
+        Index(
+            "ix_tickets_assignee_queue",
+            "assignee_id",
+            "state",
+            text("priority_id DESC"),
+            "next_due_at",
+        ),
         Index("ix_tickets_team_queue", "team_id", "state", text("priority_id DESC"), "next_due_at"),
-        Index("ix_tickets_department_queue", "department_id", "state", text("priority_id DESC"),
-              "next_due_at"),
+        Index(
+            "ix_tickets_department_queue",
+            "department_id",
+            "state",
+            text("priority_id DESC"),
+            "next_due_at",
+        ),
         Index("ix_tickets_requester", "requester_id", "updated_at"),
-        Index("ix_tickets_next_due_at", "next_due_at",
-              postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")),
+        Index(
+            "ix_tickets_next_due_at",
+            "next_due_at",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     number: Mapped[int | None] = mapped_column(BigInteger, unique=True)
@@ -237,8 +265,7 @@ class Ticket(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     state: Mapped[str] = mapped_column(String(63))
-    workflow_version_id: Mapped[int] = mapped_column(ForeignKey("workflow_versions.id"),
-                                                     index=True)
+    workflow_version_id: Mapped[int] = mapped_column(ForeignKey("workflow_versions.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     linked_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     resolved_at: Mapped[datetime | None] = utc_column()
@@ -248,8 +275,7 @@ class Ticket(Base):
     resolution_due_at: Mapped[datetime | None] = utc_column()
     resolution_paused_at: Mapped[datetime | None] = utc_column()
     next_due_at: Mapped[datetime | None] = utc_column()
-    escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0,
-                                                  server_default=text("0"))
+    escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     escalated_at: Mapped[datetime | None] = utc_column()
     created_at: Mapped[datetime] = utc_column(nullable=False)
     updated_at: Mapped[datetime] = utc_column(nullable=False)

@@ -12,7 +12,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, case, func, insert, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    String,
+    case,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from workflow import definition as wfdef
@@ -34,11 +45,23 @@ def add_version(session: Session, source: str, actor: Actor, now: datetime) -> W
         workflow = Workflow(key=definition.key, label=definition.label)
         session.add(workflow)
         session.flush()
-    last = session.scalar(select(func.max(WorkflowVersion.number))
-                          .where(WorkflowVersion.workflow_id == workflow.id)) or 0
-    version = WorkflowVersion(workflow_id=workflow.id, number=last + 1,
-                              status=VersionStatus.DRAFT, source=source,
-                              checksum=checksum(source), created_at=now, created_by_id=actor.id)
+    last = (
+        session.scalar(
+            select(func.max(WorkflowVersion.number)).where(
+                WorkflowVersion.workflow_id == workflow.id
+            )
+        )
+        or 0
+    )
+    version = WorkflowVersion(
+        workflow_id=workflow.id,
+        number=last + 1,
+        status=VersionStatus.DRAFT,
+        source=source,
+        checksum=checksum(source),
+        created_at=now,
+        created_by_id=actor.id,
+    )
     session.add(version)
     session.flush()
     return version
@@ -50,14 +73,23 @@ def removed_states_in_use(session: Session, version: WorkflowVersion) -> dict[st
     rows = session.execute(
         select(Ticket.state, func.count())
         .join(WorkflowVersion, Ticket.workflow_version_id == WorkflowVersion.id)
-        .where(WorkflowVersion.workflow_id == version.workflow_id,
-               Ticket.workflow_version_id != version.id, Ticket.closed_at.is_(None))
-        .group_by(Ticket.state))
+        .where(
+            WorkflowVersion.workflow_id == version.workflow_id,
+            Ticket.workflow_version_id != version.id,
+            Ticket.closed_at.is_(None),
+        )
+        .group_by(Ticket.state)
+    )
     return {state: n for state, n in rows if state not in definition.states}
 
 
-def publish(session: Session, version_id: int, actor: Actor, now: datetime,
-            state_mapping: Mapping[str, str] | None = None) -> int:
+def publish(
+    session: Session,
+    version_id: int,
+    actor: Actor,
+    now: datetime,
+    state_mapping: Mapping[str, str] | None = None,
+) -> int:
     """Publish a version and move the workflow's live tickets onto it; returns how many moved.
 
     Refuses (PublishRefused, nothing changed) when live tickets sit in removed states that the
@@ -73,18 +105,27 @@ def publish(session: Session, version_id: int, actor: Actor, now: datetime,
     mapping = dict(state_mapping or {})
     for old, new in mapping.items():
         if new not in definition.states:
-            raise PublishRefused(f"The mapping sends '{old}' to '{new}', which version "
-                                 f"{version.number} does not have.")
+            raise PublishRefused(
+                f"The mapping sends '{old}' to '{new}', which version "
+                f"{version.number} does not have."
+            )
     missing = {s: n for s, n in removed_states_in_use(session, version).items() if s not in mapping}
     if missing:
-        listed = ", ".join(f"'{s}' ({n} live ticket{'s' if n != 1 else ''})"
-                           for s, n in sorted(missing.items()))
-        raise PublishRefused(f"Version {version.number} removes states that live tickets are "
-                             f"in: {listed}. Map each of them to a state of the new version.")
-    session.execute(update(WorkflowVersion)
-                    .where(WorkflowVersion.workflow_id == version.workflow_id,
-                           WorkflowVersion.status == VersionStatus.PUBLISHED)
-                    .values(status=VersionStatus.ARCHIVED))
+        listed = ", ".join(
+            f"'{s}' ({n} live ticket{'s' if n != 1 else ''})" for s, n in sorted(missing.items())
+        )
+        raise PublishRefused(
+            f"Version {version.number} removes states that live tickets are "
+            f"in: {listed}. Map each of them to a state of the new version."
+        )
+    session.execute(
+        update(WorkflowVersion)
+        .where(
+            WorkflowVersion.workflow_id == version.workflow_id,
+            WorkflowVersion.status == VersionStatus.PUBLISHED,
+        )
+        .values(status=VersionStatus.ARCHIVED)
+    )
     session.flush()
     version.status = VersionStatus.PUBLISHED
     version.published_at = now
@@ -92,27 +133,65 @@ def publish(session: Session, version_id: int, actor: Actor, now: datetime,
     return _move_live_tickets(session, version, mapping, actor, now)
 
 
-def _move_live_tickets(session: Session, version: WorkflowVersion, mapping: dict[str, str],
-                       actor: Actor, now: datetime) -> int:
+def _move_live_tickets(
+    session: Session, version: WorkflowVersion, mapping: dict[str, str], actor: Actor, now: datetime
+) -> int:
     """Two set-based statements: log every move, then move (and version-bump) the tickets."""
-    live = (select(Ticket.id).join(WorkflowVersion, Ticket.workflow_version_id == WorkflowVersion.id)
-            .where(WorkflowVersion.workflow_id == version.workflow_id,
-                   Ticket.workflow_version_id != version.id, Ticket.closed_at.is_(None)))
-    new_state = (case(*((Ticket.state == old, literal(new, String)) for old, new in mapping.items()),
-                      else_=Ticket.state) if mapping else Ticket.state)
+    live = (
+        select(Ticket.id)
+        .join(WorkflowVersion, Ticket.workflow_version_id == WorkflowVersion.id)
+        .where(
+            WorkflowVersion.workflow_id == version.workflow_id,
+            Ticket.workflow_version_id != version.id,
+            Ticket.closed_at.is_(None),
+        )
+    )
+    new_state = (
+        case(
+            *((Ticket.state == old, literal(new, String)) for old, new in mapping.items()),
+            else_=Ticket.state,
+        )
+        if mapping
+        else Ticket.state
+    )
     note = f"Moved to version {version.number} of the workflow."
-    session.execute(insert(TransitionLog).from_select(
-        ["ticket_id", "actor_id", "actor_role", "at", "event", "from_state", "to_state",
-         "workflow_version_id", "note"],
-        select(Ticket.id, literal(actor.id, BigInteger), literal(actor.role, String),
-               literal(now, DateTime(timezone=True)), literal(UPGRADE_EVENT, String),
-               Ticket.state, new_state, literal(version.id, Integer),
-               literal(note, String)).where(Ticket.id.in_(live))))
+    session.execute(
+        insert(TransitionLog).from_select(
+            [
+                "ticket_id",
+                "actor_id",
+                "actor_role",
+                "at",
+                "event",
+                "from_state",
+                "to_state",
+                "workflow_version_id",
+                "note",
+            ],
+            select(
+                Ticket.id,
+                literal(actor.id, BigInteger),
+                literal(actor.role, String),
+                literal(now, DateTime(timezone=True)),
+                literal(UPGRADE_EVENT, String),
+                Ticket.state,
+                new_state,
+                literal(version.id, Integer),
+                literal(note, String),
+            ).where(Ticket.id.in_(live)),
+        )
+    )
     moved = session.execute(
-        update(Ticket).where(Ticket.id.in_(live))
-        .values(workflow_version_id=version.id, state=new_state, version=Ticket.version + 1,
-                updated_at=now)
-        .execution_options(synchronize_session=False)).rowcount
+        update(Ticket)
+        .where(Ticket.id.in_(live))
+        .values(
+            workflow_version_id=version.id,
+            state=new_state,
+            version=Ticket.version + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     session.expire_all()
     return moved
 
@@ -127,8 +206,12 @@ def load_builtin(session: Session, actor: Actor, now: datetime) -> list[str]:
     done = []
     for path in sorted(BUILTIN_DIR.glob("*.yaml")):
         source = path.read_text(encoding="utf-8")
-        if session.scalar(select(WorkflowVersion.id)
-                          .where(WorkflowVersion.checksum == checksum(source))) is not None:
+        if (
+            session.scalar(
+                select(WorkflowVersion.id).where(WorkflowVersion.checksum == checksum(source))
+            )
+            is not None
+        ):
             continue
         version = add_version(session, source, actor, now)
         try:

@@ -11,13 +11,20 @@ from sqlalchemy.orm import Session
 
 from workflow.models import Priority, SlaPlan
 
-PRIORITIES = ((1, "Low", "#6b7280"), (2, "Normal", "#2563eb"), (3, "High", "#d97706"),
-              (4, "Emergency", "#dc2626"))
+PRIORITIES = (
+    (1, "Low", "#6b7280"),
+    (2, "Normal", "#2563eb"),
+    (3, "High", "#d97706"),
+    (4, "Emergency", "#dc2626"),
+)
 
 # (name, first response, next response, resolution) in minutes; wall-clock until the SLA
 # work brings business calendars.
-SLA_PLANS = (("SEV A", 30, 60, 4 * 60), ("SEV B", 2 * 60, 4 * 60, 24 * 60),
-             ("SEV C", 8 * 60, 8 * 60, 5 * 24 * 60))
+SLA_PLANS = (
+    ("SEV A", 30, 60, 4 * 60),
+    ("SEV B", 2 * 60, 4 * 60, 24 * 60),
+    ("SEV C", 8 * 60, 8 * 60, 5 * 24 * 60),
+)
 
 
 def ensure_reference_data(session: Session) -> list[str]:
@@ -31,8 +38,14 @@ def ensure_reference_data(session: Session) -> list[str]:
     plans = set(session.scalars(select(SlaPlan.name)))
     for name, first, following, resolution in SLA_PLANS:
         if name not in plans:
-            session.add(SlaPlan(name=name, first_response_minutes=first,
-                                next_response_minutes=following, resolution_minutes=resolution))
+            session.add(
+                SlaPlan(
+                    name=name,
+                    first_response_minutes=first,
+                    next_response_minutes=following,
+                    resolution_minutes=resolution,
+                )
+            )
             created.append(f"SLA plan {name}")
     session.flush()
     return created

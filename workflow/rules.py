@@ -82,8 +82,9 @@ class Rule:
 REGISTRY: dict[str, Rule] = {}
 
 
-def rule(summary: str, input: bool = False,
-         **params: Param) -> Callable[[Callable[..., str | None]], Callable]:
+def rule(
+    summary: str, input: bool = False, **params: Param
+) -> Callable[[Callable[..., str | None]], Callable]:
     """Register a guard under its function name with its declared parameters."""
 
     def register(fn: Callable[..., str | None]) -> Callable[..., str | None]:
@@ -126,15 +127,19 @@ def role_refusal(allowed: tuple[str, ...], ctx: GuardContext) -> str | None:
     return f"Only {who} can {ctx.event_label.lower()} a ticket."
 
 
-@rule("The acting agent is the ticket's assignee (admins may act for them unless allow_admin is false).",
-      allow_admin=Param(bool, True))
+@rule(
+    "The acting agent is the assignee (admins may act for them unless allow_admin is false).",
+    allow_admin=Param(bool, True),
+)
 def actor_is_assignee(ctx: GuardContext, allow_admin: bool = True) -> str | None:
     if allow_admin and ctx.actor.role == "admin":
         return None
     if ctx.ticket.assignee_id is not None and ctx.ticket.assignee_id == ctx.actor.id:
         return None
-    return (f"Only the assigned agent{' (or an admin)' if allow_admin else ''} can "
-            f"{ctx.event_label.lower()} this ticket.")
+    return (
+        f"Only the assigned agent{' (or an admin)' if allow_admin else ''} can "
+        f"{ctx.event_label.lower()} this ticket."
+    )
 
 
 @rule("The acting agent is not already the assignee.")
@@ -147,25 +152,37 @@ def not_already_assignee(ctx: GuardContext) -> str | None:
 # ---- what they send -------------------------------------------------------------------------
 
 
-@rule("A note of at least min_length characters comes with the event.", input=True,
-      min_length=Param(int, 10, minimum=1))
+@rule(
+    "A note of at least min_length characters comes with the event.",
+    input=True,
+    min_length=Param(int, 10, minimum=1),
+)
 def note_required(ctx: GuardContext, min_length: int = 10) -> str | None:
     if _blank(ctx.note):
-        return (f"{ctx.event_label} needs a note (at least {min_length} characters) "
-                "for the person who reads it next.")
+        return (
+            f"{ctx.event_label} needs a note (at least {min_length} characters) "
+            "for the person who reads it next."
+        )
     if len(ctx.note.strip()) < min_length:
-        return (f"The note is too short: {ctx.event_label.lower()} needs at least "
-                f"{min_length} characters, so the person who reads it next knows what to do.")
+        return (
+            f"The note is too short: {ctx.event_label.lower()} needs at least "
+            f"{min_length} characters, so the person who reads it next knows what to do."
+        )
     return None
 
 
-@rule("A public reply to the customer comes with the event.", input=True,
-      min_length=Param(int, 1, minimum=1))
+@rule(
+    "A public reply to the customer comes with the event.",
+    input=True,
+    min_length=Param(int, 1, minimum=1),
+)
 def public_reply_required(ctx: GuardContext, min_length: int = 1) -> str | None:
     reply = ctx.params.get("reply")
     if _blank(reply) or len(str(reply).strip()) < min_length:
-        return (f"{ctx.event_label} needs a public reply to the customer "
-                "(tell them what was done and ask whether anything else is needed).")
+        return (
+            f"{ctx.event_label} needs a public reply to the customer "
+            "(tell them what was done and ask whether anything else is needed)."
+        )
     return None
 
 
@@ -188,7 +205,10 @@ def assignment_target_differs(ctx: GuardContext) -> str | None:
     return None
 
 
-@rule("A transfer names a receiving agent, team or department different from the current one.", input=True)
+@rule(
+    "A transfer names a receiving agent, team or department different from the current one.",
+    input=True,
+)
 def transfer_target_differs(ctx: GuardContext) -> str | None:
     agent, team = _target(ctx, "assignee_id"), _target(ctx, "team_id")
     department = _target(ctx, "department_id")
@@ -213,13 +233,14 @@ def confirmed_since_resolve(ctx: GuardContext) -> str | None:
     if resolved is None:
         return "The ticket has not been resolved yet."
     if confirmed is None or confirmed < resolved:
-        return ("The customer has not confirmed that the issue is resolved yet; "
-                "a ticket is closed only after their confirmation.")
+        return (
+            "The customer has not confirmed that the issue is resolved yet; "
+            "a ticket is closed only after their confirmation."
+        )
     return None
 
 
-@rule("At least `days` days have passed since the latest resolve.",
-      days=Param(int, 7, minimum=0))
+@rule("At least `days` days have passed since the latest resolve.", days=Param(int, 7, minimum=0))
 def silent_since_resolve(ctx: GuardContext, days: int = 7) -> str | None:
     resolved = ctx.ticket.resolved_at
     if resolved is None:
@@ -229,13 +250,15 @@ def silent_since_resolve(ctx: GuardContext, days: int = 7) -> str | None:
     return None
 
 
-
 def check_param(rule_name: str, name: str, value: Any) -> str | None:
     """Validate one parameter of a guard reference; returns a sentence when it is wrong."""
     spec = REGISTRY[rule_name].params.get(name)
     if name == "message":
-        return None if isinstance(value, str) and value.strip() else (
-            "`message` must be a non-empty sentence.")
+        return (
+            None
+            if isinstance(value, str) and value.strip()
+            else ("`message` must be a non-empty sentence.")
+        )
     if spec is None:
         known = ", ".join(sorted(REGISTRY[rule_name].params)) or "none"
         return f"guard '{rule_name}' has no parameter '{name}' (its parameters: {known})."

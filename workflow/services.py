@@ -19,13 +19,29 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflow import actions, clocks, engine
-from workflow.errors import InvalidInput, NotFound, PermissionDenied, StaleTicket, TransitionRejected
+from workflow.errors import (
+    InvalidInput,
+    PermissionDenied,
+    StaleTicket,
+    TransitionRejected,
+)
 from workflow.followups import FollowUp, LiveUpdate, Notify
 from workflow.loading import compiled_version, load_ticket
 from workflow.machines import Compiled
 from workflow.models import (
-    Counter, Department, EntryKind, HelpTopic, Role, SlaPlan, Team, ThreadEntry, Ticket,
-    TransitionLog, User, Workflow, WorkflowVersion, VersionStatus,
+    Counter,
+    Department,
+    EntryKind,
+    HelpTopic,
+    Role,
+    SlaPlan,
+    Team,
+    ThreadEntry,
+    Ticket,
+    TransitionLog,
+    User,
+    VersionStatus,
+    WorkflowVersion,
 )
 from workflow.rules import Actor, GuardContext
 from workflow.sanitize import clean_html
@@ -75,8 +91,10 @@ def _in_transaction(session: Session, work: Callable[[], T]) -> T:
 def _next_number(session: Session) -> int:
     """Hand out the next human ticket number under the counter's row lock."""
     number = session.execute(
-        update(Counter).where(Counter.name == "ticket_number")
-        .values(value=Counter.value + 1).returning(Counter.value)
+        update(Counter)
+        .where(Counter.name == "ticket_number")
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
     ).scalar_one_or_none()
     if number is None:
         session.add(Counter(name="ticket_number", value=100001))
@@ -86,29 +104,49 @@ def _next_number(session: Session) -> int:
 
 
 def _published_version(session: Session, workflow_id: int) -> WorkflowVersion:
-    version = session.scalar(select(WorkflowVersion).where(
-        WorkflowVersion.workflow_id == workflow_id,
-        WorkflowVersion.status == VersionStatus.PUBLISHED))
+    version = session.scalar(
+        select(WorkflowVersion).where(
+            WorkflowVersion.workflow_id == workflow_id,
+            WorkflowVersion.status == VersionStatus.PUBLISHED,
+        )
+    )
     if version is None:
         raise InvalidInput("This help topic's workflow has no published version yet.")
     return version
 
 
-def open_ticket(session: Session, *, requester_id: int, help_topic_id: int, subject: str,
-                body: str, actor: Actor, now: datetime,
-                linked_ticket_id: int | None = None) -> Outcome:
+def open_ticket(
+    session: Session,
+    *,
+    requester_id: int,
+    help_topic_id: int,
+    subject: str,
+    body: str,
+    actor: Actor,
+    now: datetime,
+    linked_ticket_id: int | None = None,
+) -> Outcome:
     """Open a ticket for `requester_id` (by themselves, or by an agent on their behalf).
 
     The help topic decides department, priority, SLA plan and workflow; the ticket starts
     in the workflow's initial state, with the message as the first thread entry.
     """
     with _transaction(session):
-        return _open(session, requester_id, help_topic_id, subject, body, actor, now,
-                     linked_ticket_id)
+        return _open(
+            session, requester_id, help_topic_id, subject, body, actor, now, linked_ticket_id
+        )
 
 
-def _open(session: Session, requester_id: int, help_topic_id: int, subject: str, body: str,
-          actor: Actor, now: datetime, linked_ticket_id: int | None) -> Outcome:
+def _open(
+    session: Session,
+    requester_id: int,
+    help_topic_id: int,
+    subject: str,
+    body: str,
+    actor: Actor,
+    now: datetime,
+    linked_ticket_id: int | None,
+) -> Outcome:
     problems = []
     subject = (subject or "").strip()
     if not subject:
@@ -130,41 +168,92 @@ def _open(session: Session, requester_id: int, help_topic_id: int, subject: str,
     version = _published_version(session, topic.workflow_id)
     wf = compiled_version(session, version.id, version.checksum)
     ticket = Ticket(
-        number=_next_number(session), subject=subject, requester_id=requester_id,
-        department_id=topic.department_id, help_topic_id=topic.id, priority_id=topic.priority_id,
-        sla_plan_id=topic.sla_plan_id, state=wf.definition.initial,
-        workflow_version_id=version.id, linked_ticket_id=linked_ticket_id,
-        created_at=now, updated_at=now,
+        number=_next_number(session),
+        subject=subject,
+        requester_id=requester_id,
+        department_id=topic.department_id,
+        help_topic_id=topic.id,
+        priority_id=topic.priority_id,
+        sla_plan_id=topic.sla_plan_id,
+        state=wf.definition.initial,
+        workflow_version_id=version.id,
+        linked_ticket_id=linked_ticket_id,
+        created_at=now,
+        updated_at=now,
     )
-    clocks.start(ticket, session.get(SlaPlan, topic.sla_plan_id) if topic.sla_plan_id else None,
-                 now)
+    clocks.start(
+        ticket, session.get(SlaPlan, topic.sla_plan_id) if topic.sla_plan_id else None, now
+    )
     clocks.recompute(ticket, wf.definition, now)
     session.add(ticket)
     session.flush()
-    session.add(ThreadEntry(ticket_id=ticket.id, kind=EntryKind.CUSTOMER_MESSAGE,
-                            author_id=requester_id, body=clean_html(body), created_at=now))
-    session.add(_log(ticket, actor, now, OPEN_EVENT, None, ticket.state, None,
-                     {"linked_ticket_id": linked_ticket_id} if linked_ticket_id else None))
+    session.add(
+        ThreadEntry(
+            ticket_id=ticket.id,
+            kind=EntryKind.CUSTOMER_MESSAGE,
+            author_id=requester_id,
+            body=clean_html(body),
+            created_at=now,
+        )
+    )
+    session.add(
+        _log(
+            ticket,
+            actor,
+            now,
+            OPEN_EVENT,
+            None,
+            ticket.state,
+            None,
+            {"linked_ticket_id": linked_ticket_id} if linked_ticket_id else None,
+        )
+    )
     session.flush()
-    return Outcome(ticket, [*clocks.timers(ticket, wf.definition), Notify("ticket_opened", ticket.id, requester_id),
-                            LiveUpdate(ticket.id, ticket.number, ticket.version)])
+    return Outcome(
+        ticket,
+        [
+            *clocks.timers(ticket, wf.definition),
+            Notify("ticket_opened", ticket.id, requester_id),
+            LiveUpdate(ticket.id, ticket.number, ticket.version),
+        ],
+    )
 
 
 # ---- events --------------------------------------------------------------------------------
 
 
-def _log(ticket: Ticket, actor: Actor, now: datetime, event: str, from_state: str | None,
-         to_state: str, note: str | None, data: dict[str, Any] | None) -> TransitionLog:
-    return TransitionLog(ticket_id=ticket.id, actor_id=actor.id, actor_role=actor.role, at=now,
-                         event=event, from_state=from_state, to_state=to_state,
-                         workflow_version_id=ticket.workflow_version_id, note=note, data=data)
+def _log(
+    ticket: Ticket,
+    actor: Actor,
+    now: datetime,
+    event: str,
+    from_state: str | None,
+    to_state: str,
+    note: str | None,
+    data: dict[str, Any] | None,
+) -> TransitionLog:
+    return TransitionLog(
+        ticket_id=ticket.id,
+        actor_id=actor.id,
+        actor_role=actor.role,
+        at=now,
+        event=event,
+        from_state=from_state,
+        to_state=to_state,
+        workflow_version_id=ticket.workflow_version_id,
+        note=note,
+        data=data,
+    )
 
 
 def _check_targets(session: Session, params: dict[str, Any]) -> None:
     """Referenced agents, teams and departments must exist (and agents be active staff)."""
     problems = []
-    checks = (("assignee_id", User, "agent"), ("team_id", Team, "team"),
-              ("department_id", Department, "department"))
+    checks = (
+        ("assignee_id", User, "agent"),
+        ("team_id", Team, "team"),
+        ("department_id", Department, "department"),
+    )
     for key, model, what in checks:
         value = params.get(key)
         if value in (None, ""):
@@ -173,15 +262,24 @@ def _check_targets(session: Session, params: dict[str, Any]) -> None:
             row = session.get(model, int(value))
         except (TypeError, ValueError):
             row = None
-        if row is None or (model is User and (not row.is_active or not row.is_staff
-                                              or row.role == Role.OPS)):
+        if row is None or (
+            model is User and (not row.is_active or not row.is_staff or row.role == Role.OPS)
+        ):
             problems.append(f"There is no active {what} with the id {value!r}.")
     if problems:
         raise InvalidInput(problems)
 
 
-def _fire(session: Session, ticket: Ticket, wf: Compiled, event: str, actor: Actor,
-          now: datetime, note: str | None, params: dict[str, Any]) -> list[FollowUp]:
+def _fire(
+    session: Session,
+    ticket: Ticket,
+    wf: Compiled,
+    event: str,
+    actor: Actor,
+    now: datetime,
+    note: str | None,
+    params: dict[str, Any],
+) -> list[FollowUp]:
     """Decide, transition, act and log, without committing. Refusals raise before changes."""
     definition = wf.definition
     ctx = GuardContext(ticket, actor, now, event, note, params)
@@ -199,14 +297,31 @@ def _fire(session: Session, ticket: Ticket, wf: Compiled, event: str, actor: Act
         ticket.closed_at = now
     ticket.updated_at = now
     data = {k: params[k] for k in LOGGED_PARAMS if params.get(k) not in (None, "")}
-    session.add(_log(ticket, actor, now, event, from_state, ticket.state,
-                     note.strip() if note else None, data or None))
+    session.add(
+        _log(
+            ticket,
+            actor,
+            now,
+            event,
+            from_state,
+            ticket.state,
+            note.strip() if note else None,
+            data or None,
+        )
+    )
     return _recompute(ticket, wf, now)
 
 
-def apply_event(session: Session, ticket_id: int, event: str, actor: Actor, now: datetime,
-                note: str | None = None, expected_version: int | None = None,
-                **params: Any) -> Outcome:
+def apply_event(
+    session: Session,
+    ticket_id: int,
+    event: str,
+    actor: Actor,
+    now: datetime,
+    note: str | None = None,
+    expected_version: int | None = None,
+    **params: Any,
+) -> Outcome:
     """Fire `event` on a ticket as `actor`.
 
     Guarantees: a refused event raises TransitionRejected with every reason and leaves the
@@ -223,8 +338,14 @@ def apply_event(session: Session, ticket_id: int, event: str, actor: Actor, now:
 # ---- thread --------------------------------------------------------------------------------
 
 
-def reply(session: Session, ticket_id: int, actor: Actor, now: datetime, body: str,
-          expected_version: int | None = None) -> Outcome:
+def reply(
+    session: Session,
+    ticket_id: int,
+    actor: Actor,
+    now: datetime,
+    body: str,
+    expected_version: int | None = None,
+) -> Outcome:
     """A message on the public thread.
 
     From the customer it is always stored, and fires `customer_replied` or `reopen` where
@@ -239,23 +360,42 @@ def reply(session: Session, ticket_id: int, actor: Actor, now: datetime, body: s
         state = wf.definition.states[ticket.state]
         if actor.role == "end_user":
             if state.final:
-                return _open(session, ticket.requester_id, ticket.help_topic_id,
-                             f"Re: {ticket.subject}"[:255], body, actor, now, ticket.id)
+                return _open(
+                    session,
+                    ticket.requester_id,
+                    ticket.help_topic_id,
+                    f"Re: {ticket.subject}"[:255],
+                    body,
+                    actor,
+                    now,
+                    ticket.id,
+                )
             kind = EntryKind.CUSTOMER_MESSAGE
         elif actor.role in ("agent", "admin"):
             if state.final:
-                raise TransitionRejected("reply", [
-                    "This ticket is closed; the customer's next message opens a new one."])
+                raise TransitionRejected(
+                    "reply", ["This ticket is closed; the customer's next message opens a new one."]
+                )
             kind = EntryKind.PUBLIC_REPLY
             if ticket.first_responded_at is None:
                 ticket.first_responded_at = now
         else:
             raise PermissionDenied("Only agents and admins reply to customers.")
-        session.add(ThreadEntry(ticket_id=ticket.id, kind=kind, author_id=actor.id,
-                                body=clean_html(body), created_at=now))
+        session.add(
+            ThreadEntry(
+                ticket_id=ticket.id,
+                kind=kind,
+                author_id=actor.id,
+                body=clean_html(body),
+                created_at=now,
+            )
+        )
         ticket.updated_at = now
-        follow_ups = _customer_event(session, ticket, wf, actor, now) if (
-            kind == EntryKind.CUSTOMER_MESSAGE) else _recompute(ticket, wf, now)
+        follow_ups = (
+            _customer_event(session, ticket, wf, actor, now)
+            if (kind == EntryKind.CUSTOMER_MESSAGE)
+            else _recompute(ticket, wf, now)
+        )
         session.flush()
     return Outcome(ticket, [*follow_ups, LiveUpdate(ticket.id, ticket.number, ticket.version)])
 
@@ -265,8 +405,9 @@ def _recompute(ticket: Ticket, wf: Compiled, now: datetime) -> list[FollowUp]:
     return clocks.timers(ticket, wf.definition)
 
 
-def _customer_event(session: Session, ticket: Ticket, wf: Compiled, actor: Actor,
-                    now: datetime) -> list[FollowUp]:
+def _customer_event(
+    session: Session, ticket: Ticket, wf: Compiled, actor: Actor, now: datetime
+) -> list[FollowUp]:
     for event in CUSTOMER_REPLY_EVENTS:
         ctx = GuardContext(ticket, actor, now, event)
         if engine.decide(wf.definition, ticket.state, event, ctx).allowed:
@@ -274,8 +415,14 @@ def _customer_event(session: Session, ticket: Ticket, wf: Compiled, actor: Actor
     return _recompute(ticket, wf, now)
 
 
-def add_note(session: Session, ticket_id: int, actor: Actor, now: datetime, body: str,
-             expected_version: int | None = None) -> Outcome:
+def add_note(
+    session: Session,
+    ticket_id: int,
+    actor: Actor,
+    now: datetime,
+    body: str,
+    expected_version: int | None = None,
+) -> Outcome:
     """An internal note for staff; never shown to the customer."""
     if not actor.is_staff:
         raise PermissionDenied("Only staff can add internal notes.")
@@ -283,15 +430,23 @@ def add_note(session: Session, ticket_id: int, actor: Actor, now: datetime, body
         raise InvalidInput("Write the note before saving it.")
     with _transaction(session):
         ticket, _wf = load_ticket(session, ticket_id, actor, expected_version)
-        session.add(ThreadEntry(ticket_id=ticket.id, kind=EntryKind.INTERNAL_NOTE,
-                                author_id=actor.id, body=clean_html(body), created_at=now))
+        session.add(
+            ThreadEntry(
+                ticket_id=ticket.id,
+                kind=EntryKind.INTERNAL_NOTE,
+                author_id=actor.id,
+                body=clean_html(body),
+                created_at=now,
+            )
+        )
         ticket.updated_at = now
         session.flush()
     return Outcome(ticket, [LiveUpdate(ticket.id, ticket.number, ticket.version)])
 
 
-def explain(session: Session, ticket: Ticket, actor: Actor, now: datetime,
-            **params: Any) -> list[engine.Decision]:
+def explain(
+    session: Session, ticket: Ticket, actor: Actor, now: datetime, **params: Any
+) -> list[engine.Decision]:
     """For each event of the ticket's current state: may `actor` fire it now, and if not,
     every reason why (what a form must still collect is listed under `needs`)."""
     wf = compiled_version(session, ticket.workflow_version_id)

@@ -32,7 +32,9 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path, int]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or str(exc)
-        raise YamlError(f"the YAML does not parse: {problem}", mark.line + 1 if mark else None) from None
+        raise YamlError(
+            f"the YAML does not parse: {problem}", mark.line + 1 if mark else None
+        ) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"the YAML does not parse: {exc}", None) from None
     finally:

@@ -1,0 +1,80 @@
+"""Configuration, read from the environment once, when the app is created.
+
+Defaults serve the embedded demo (SQLite under instance/, an embedded Redis started by
+`make demo`); production (TICKETFLOW_ENV=production) refuses to start on the default secret.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_SECRET = "dev-only-change-me"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says which variable to fix."""
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{ROOT / 'instance' / 'ticketflow.db'}"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the app reads from the environment, with the variable that sets it."""
+
+    ENV: str = "development"  # TICKETFLOW_ENV
+    DATABASE_URL: str = field(default_factory=_default_database_url)  # DATABASE_URL
+    REDIS_URL: str | None = None  # REDIS_URL
+    SECRET_KEY: str = DEFAULT_SECRET  # SECRET_KEY
+    TIMEZONE: str = "UTC"  # TIMEZONE
+    TESTING: bool = False
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Config:
+        env = dict(os.environ if environ is None else environ)
+        config = cls(
+            ENV=env.get("TICKETFLOW_ENV", "development"),
+            DATABASE_URL=env.get("DATABASE_URL") or _default_database_url(),
+            REDIS_URL=env.get("REDIS_URL") or None,
+            SECRET_KEY=env.get("SECRET_KEY", DEFAULT_SECRET),
+            TIMEZONE=env.get("TIMEZONE", "UTC"),
+        )
+        config.check()
+        return config
+
+    def check(self) -> None:
+        """Refuse settings that would be unsafe or cannot work, with the variable to fix."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        if self.ENV == "production" and self.SECRET_KEY in ("", DEFAULT_SECRET):
+            raise ConfigError(
+                "SECRET_KEY must be set to a long random value in production "
+                "(TICKETFLOW_ENV=production)."
+            )
+        if self.ENV == "production" and self.DATABASE_URL.startswith("sqlite"):
+            raise ConfigError("DATABASE_URL must point at PostgreSQL in production.")
+        try:
+            ZoneInfo(self.TIMEZONE)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"TIMEZONE {self.TIMEZONE!r} is not an IANA time zone name such as Europe/Berlin."
+            ) from None
+
+    def flask_settings(self) -> dict[str, object]:
+        """The keys Flask and its extensions read."""
+        from workflow.db import sqlalchemy_url
+
+        return {
+            "SECRET_KEY": self.SECRET_KEY,
+            "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(self.DATABASE_URL),
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "TICKETFLOW_ENV": self.ENV,
+            "TICKETFLOW_TIMEZONE": self.TIMEZONE,
+            "REDIS_URL": self.REDIS_URL,
+            "TESTING": self.TESTING,
+            "WTF_CSRF_TIME_LIMIT": None,
+        }
