@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from flask_migrate import cli as migrate_cli
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
@@ -126,13 +126,56 @@ def validate(file: Path) -> None:
     )
 
 
-cli = FlaskGroup(
+class TicketflowGroup(FlaskGroup):
+    """FlaskGroup that closes the app's database connections when a command ends, so a
+    command run inside another process (tests, the demo launcher) leaves nothing open."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        finally:
+            app = ctx.ensure_object(ScriptInfo)._loaded_app
+            if app is not None:
+                with app.app_context():
+                    db.engine.dispose()
+
+
+cli = TicketflowGroup(
     name="ticketflow",
     create_app=lambda: create_app(),
     add_default_commands=False,
     help="Ticketflow: help-desk lifecycles, SLA timers and queues.",
 )
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """Fill the database with a small demo help desk (idempotent) and print the logins."""
+    from web.demo_seed import seed_demo
+
+    load_reference_and_builtins()
+    logins, created = seed_demo(db.session, _now())
+    click.echo("Demo data created." if created else "Demo data was already there.")
+    click.echo("Demo logins (the sign-in pages arrive with the agent dashboard):")
+    for login in logins:
+        click.echo(f"  {login.role:<9} {login.email:<32} {login.password}")
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def run_command(host: str, port: int, workers: int) -> None:
+    """Serve the app the way production does: gunicorn with the gevent worker."""
+    from web.server import serve
+
+    serve(host, port, workers)
+
+
 cli.add_command(_db_group(), "db")
+cli.add_command(seed_demo_command)
+cli.add_command(run_command)
 cli.add_command(create_user)
 cli.add_command(workflow_group)
 

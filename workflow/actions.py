@@ -46,6 +46,8 @@ def assign_to_target(ticket: Ticket, ctx: GuardContext) -> list[ThreadEntry]:
         ticket.assignee_id = agent
     elif agent is not None:
         ticket.assignee_id = agent
+    elif department is not None:  # to another department's intake queue: nobody owns it
+        ticket.assignee_id = ticket.team_id = None
     if department is not None:
         ticket.department_id = department
     return []
@@ -54,13 +56,16 @@ def assign_to_target(ticket: Ticket, ctx: GuardContext) -> list[ThreadEntry]:
 @action
 def post_public_reply(ticket: Ticket, ctx: GuardContext) -> list[ThreadEntry]:
     """Send the event's `reply` to the customer; the first one stops the first-response clock."""
+    reply = str(ctx.params.get("reply") or "").strip()
+    if not reply:
+        return []  # nothing to send; `public_reply_required` is how an event demands one
     if ticket.first_responded_at is None:
         ticket.first_responded_at = ctx.now
     return [
         ThreadEntry(
             kind=EntryKind.PUBLIC_REPLY,
             author_id=ctx.actor.id,
-            body=clean_html(str(ctx.params["reply"])),
+            body=clean_html(reply),
             created_at=ctx.now,
         )
     ]

@@ -37,6 +37,8 @@ EVENT_KEYS = {
     "transitions",
 }
 TRANSITION_KEYS = {"from", "to", "internal", "guards"}
+RESERVED_EVENTS = {"open", "upgrade_workflow"}
+"""Names the transition log uses for opening a ticket and for moving it to a new version."""
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -284,6 +286,9 @@ def _events(r: _Reader, raw: Any, states: Mapping[str, StateDef]) -> dict[str, E
         if not isinstance(eid, str) or not NAME.match(eid):
             r.add(path, where, "an event name must be lower-case letters, digits and _.")
             continue
+        if eid in RESERVED_EVENTS:
+            r.add(path, where, f"'{eid}' is reserved for the transition log; choose another name.")
+            continue
         if not isinstance(spec, dict):
             r.add(path, where, "an event's settings must be a mapping.")
             continue
@@ -348,6 +353,9 @@ def _transitions(
             r.keys(block, TRANSITION_KEYS, bpath, where)
         sources = r.names(block.get("from"), bpath + ("from",), where, "`from`")
         internal = block.get("internal", False)
+        if not isinstance(internal, bool):
+            r.add(bpath + ("internal",), where, "`internal` must be true or false.")
+            continue
         target = block.get("to")
         if not sources:
             r.add(bpath, where, "`from` must list the states this event leaves.")
@@ -408,6 +416,9 @@ def _guards(r: _Reader, raw: Any, path: Path, where: str) -> tuple[GuardRef, ...
         bad = [rules.check_param(name, k, v) for k, v in params.items()]
         for message in filter(None, bad):
             r.add(gpath, where, message)
+        if any(g.rule == name for g in out):
+            r.add(gpath, where, f"guard '{name}' is listed twice.")
+            continue
         if not any(bad):
             defaults = {k: p.default for k, p in rules.REGISTRY[name].params.items()}
             out.append(GuardRef(name, tuple(sorted({**defaults, **params}.items()))))
@@ -415,14 +426,23 @@ def _guards(r: _Reader, raw: Any, path: Path, where: str) -> tuple[GuardRef, ...
 
 
 def _check_branches(r: _Reader, transitions: list[TransitionDef], path: Path, where: str) -> None:
-    """Two transitions of one event from one state must be told apart by their guards."""
+    """Two transitions of one event from one state must be told apart by their guards.
+
+    Branches are tried in order, so a later branch is dead when an earlier one's guards are
+    a subset of its own (whenever the later one could pass, the earlier one passes first).
+    Guards are compared by rule and parameters; a custom `message` does not tell them apart.
+    """
     seen: dict[str, list[TransitionDef]] = {}
     for t in transitions:
         seen.setdefault(t.source, []).append(t)
+
+    def checks(t: TransitionDef) -> set[tuple]:
+        return {(g.rule, tuple(p for p in g.params if p[0] != "message")) for g in t.guards}
+
     for source, branch in seen.items():
         for i, t in enumerate(branch):
             later = branch[i + 1 :]
-            if later and (not t.guards or any(set(o.guards) == set(t.guards) for o in later)):
+            if any(checks(t) <= checks(o) for o in later):
                 r.add(
                     path,
                     where,

@@ -46,7 +46,7 @@ def decide(definition: Definition, state: str, event_id: str, ctx: rules.GuardCo
             event.id,
             event.label,
             False,
-            reasons=(f"{event.label} is not possible while the ticket is {here.lower()}.",),
+            reasons=(f"“{event.label}” is not possible while the ticket is {here.lower()}.",),
         )
     reasons: list[str] = []
     for t in branches:

@@ -22,12 +22,16 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
+from workflow import clocks
 from workflow import definition as wfdef
 from workflow.errors import NotFound, PublishRefused
+from workflow.loading import compiled_version
 from workflow.machines import checksum
 from workflow.models import Ticket, TransitionLog, VersionStatus, Workflow, WorkflowVersion
 from workflow.rules import Actor
@@ -155,6 +159,7 @@ def _move_live_tickets(
         else Ticket.state
     )
     note = f"Moved to version {version.number} of the workflow."
+    reclock = _tickets_whose_clocks_change(session, live, version, mapping)
     session.execute(
         insert(TransitionLog).from_select(
             [
@@ -193,15 +198,51 @@ def _move_live_tickets(
         .execution_options(synchronize_session=False)
     ).rowcount
     session.expire_all()
+    definition = wfdef.parse(version.source)
+    for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(reclock))):
+        clocks.recompute(ticket, definition, now)
+    session.flush()
     return moved
+
+
+def _tickets_whose_clocks_change(
+    session: Session, live: Select, version: WorkflowVersion, mapping: dict[str, str]
+) -> list[int]:
+    """Live tickets whose SLA behaviour differs after the move (mapped to another state, or
+    their state runs, pauses or stops clocks differently in the new version). Only these
+    need their clocks recomputed, one by one; everything else moves set-based."""
+    new = wfdef.parse(version.source)
+    pairs = session.execute(
+        select(Ticket.workflow_version_id, Ticket.state, WorkflowVersion.checksum)
+        .join(WorkflowVersion, Ticket.workflow_version_id == WorkflowVersion.id)
+        .where(Ticket.id.in_(live))
+        .distinct()
+    ).all()
+    changed = []
+    for version_id, state, digest in pairs:
+        old = compiled_version(session, version_id, digest).definition
+        target = mapping.get(state, state)
+        if target != state or old.states[state].sla != new.states[target].sla:
+            changed.append((version_id, state))
+    if not changed:
+        return []
+    return list(
+        session.scalars(
+            select(Ticket.id).where(
+                Ticket.id.in_(live), tuple_(Ticket.workflow_version_id, Ticket.state).in_(changed)
+            )
+        )
+    )
 
 
 def load_builtin(session: Session, actor: Actor, now: datetime) -> list[str]:
     """Store and publish each built-in document whose exact text is not stored yet.
 
-    Idempotent: run on every `db upgrade` and seed. A changed built-in becomes a new version;
-    if publishing it would need a state mapping, it stays a draft and the message says so.
-    Returns one line per action taken. Does not commit.
+    Idempotent: run on every `db upgrade` and seed. A changed built-in becomes a new version,
+    published only while the workflow still runs a system-made version: once an admin has
+    published their own, the new built-in waits as a draft for them to review. It also stays
+    a draft when publishing it would need a state mapping. Returns one line per action taken.
+    Does not commit.
     """
     done = []
     for path in sorted(BUILTIN_DIR.glob("*.yaml")):
@@ -214,6 +255,18 @@ def load_builtin(session: Session, actor: Actor, now: datetime) -> list[str]:
         ):
             continue
         version = add_version(session, source, actor, now)
+        current = session.scalar(
+            select(WorkflowVersion).where(
+                WorkflowVersion.workflow_id == version.workflow_id,
+                WorkflowVersion.status == VersionStatus.PUBLISHED,
+            )
+        )
+        if current is not None and current.created_by_id is not None:
+            done.append(
+                f"stored {path.stem} version {version.number} as a draft: an admin published "
+                f"version {current.number}, so the new built-in waits for their review"
+            )
+            continue
         try:
             with session.begin_nested():
                 publish(session, version.id, actor, now)

@@ -115,7 +115,7 @@ def role_refusal(allowed: tuple[str, ...], ctx: GuardContext) -> str | None:
         if "requester" in allowed and actor.id is not None and actor.id == ticket.requester_id:
             return None
         if "requester" in allowed:
-            return f"Only the person who opened this ticket can {ctx.event_label.lower()} it."
+            return f"“{ctx.event_label}” is only for the person who opened this ticket."
     names = {
         "requester": "the customer",
         "agent": "agents",
@@ -124,7 +124,7 @@ def role_refusal(allowed: tuple[str, ...], ctx: GuardContext) -> str | None:
         "system": "Ticketflow itself",
     }
     who = " or ".join(names[r] for r in allowed)
-    return f"Only {who} can {ctx.event_label.lower()} a ticket."
+    return f"“{ctx.event_label}” is only for {who}."
 
 
 @rule(
@@ -137,8 +137,8 @@ def actor_is_assignee(ctx: GuardContext, allow_admin: bool = True) -> str | None
     if ctx.ticket.assignee_id is not None and ctx.ticket.assignee_id == ctx.actor.id:
         return None
     return (
-        f"Only the assigned agent{' (or an admin)' if allow_admin else ''} can "
-        f"{ctx.event_label.lower()} this ticket."
+        f"“{ctx.event_label}” is only for the agent assigned to this ticket"
+        f"{' (or an admin)' if allow_admin else ''}."
     )
 
 
@@ -160,12 +160,12 @@ def not_already_assignee(ctx: GuardContext) -> str | None:
 def note_required(ctx: GuardContext, min_length: int = 10) -> str | None:
     if _blank(ctx.note):
         return (
-            f"{ctx.event_label} needs a note (at least {min_length} characters) "
+            f"“{ctx.event_label}” needs a note (at least {min_length} characters) "
             "for the person who reads it next."
         )
     if len(ctx.note.strip()) < min_length:
         return (
-            f"The note is too short: {ctx.event_label.lower()} needs at least "
+            f"The note is too short: “{ctx.event_label}” needs at least "
             f"{min_length} characters, so the person who reads it next knows what to do."
         )
     return None
@@ -178,10 +178,14 @@ def note_required(ctx: GuardContext, min_length: int = 10) -> str | None:
 )
 def public_reply_required(ctx: GuardContext, min_length: int = 1) -> str | None:
     reply = ctx.params.get("reply")
-    if _blank(reply) or len(str(reply).strip()) < min_length:
+    if _blank(reply):
         return (
-            f"{ctx.event_label} needs a public reply to the customer "
+            f"“{ctx.event_label}” needs a public reply to the customer "
             "(tell them what was done and ask whether anything else is needed)."
+        )
+    if len(str(reply).strip()) < min_length:
+        return (
+            f"The reply is too short: “{ctx.event_label}” needs at least {min_length} characters."
         )
     return None
 
@@ -212,8 +216,8 @@ def assignment_target_differs(ctx: GuardContext) -> str | None:
 def transfer_target_differs(ctx: GuardContext) -> str | None:
     agent, team = _target(ctx, "assignee_id"), _target(ctx, "team_id")
     department = _target(ctx, "department_id")
-    if agent is None and team is None:
-        return "Choose the agent or team who receives the ticket."
+    if agent is None and team is None and department is None:
+        return "Choose the agent, team or department that receives the ticket."
     if agent is not None and agent == ctx.actor.id and ctx.actor.id == ctx.ticket.assignee_id:
         return "You cannot transfer a ticket to yourself."
     same_agent = agent is None or agent == ctx.ticket.assignee_id
@@ -221,6 +225,14 @@ def transfer_target_differs(ctx: GuardContext) -> str | None:
     same_dept = department is None or department == ctx.ticket.department_id
     if same_agent and same_team and same_dept:
         return "The ticket already sits with that agent or team; choose a different one."
+    return None
+
+
+@rule("The receiver is an agent or a team (not only a department).", input=True)
+def receiver_named(ctx: GuardContext) -> str | None:
+    agent, team = _target(ctx, "assignee_id"), _target(ctx, "team_id")
+    if agent is None and team is None and _target(ctx, "department_id") is not None:
+        return "Name the agent or team who receives the ticket."
     return None
 
 
@@ -246,7 +258,8 @@ def silent_since_resolve(ctx: GuardContext, days: int = 7) -> str | None:
     if resolved is None:
         return "The ticket has not been resolved yet."
     if ctx.now - resolved < timedelta(days=days):
-        return f"The ticket closes by itself only after {days} days without an answer."
+        span = "a day" if days == 1 else f"{days} days"
+        return f"Only {span} after the latest resolve, without an answer, can this happen."
     return None
 
 

@@ -1,0 +1,45 @@
+# Ticketflow: `make demo` starts the demo, `make test` runs the tests.
+# Both create the virtualenv and install the project on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/ticketflow_ci
+SMOKE_DB := $(CURDIR)/instance/smoke-test.db
+
+.PHONY: install demo test lint test-postgres test-sqlite bench-smoke clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/ticketflow db upgrade
+	$(BIN)/ticketflow seed-demo
+	@echo "Ticketflow is starting on http://127.0.0.1:5000 (Ctrl-C stops it)."
+	$(BIN)/ticketflow run --host 127.0.0.1 --port 5000
+
+test: lint test-postgres test-sqlite bench-smoke
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test-postgres: install
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest
+
+test-sqlite: install
+	mkdir -p instance && rm -f $(SMOKE_DB)
+	TEST_DATABASE_URL=sqlite:///$(SMOKE_DB) $(BIN)/python -m pytest -m "not postgres" -q
+
+bench-smoke: install
+	$(BIN)/python -m bench.generate --tickets 2000 --url $(TEST_DATABASE_URL)_bench
+	$(BIN)/python -m bench.transitions --sizes 1000 --transitions 300 --url $(TEST_DATABASE_URL)_bench
+
+clean:
+	rm -rf $(VENV) instance/smoke-test.db .pytest_cache .ruff_cache

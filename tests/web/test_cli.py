@@ -1,0 +1,189 @@
+"""The `ticketflow` command as an operator uses it: exit codes and messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from click.testing import CliRunner
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
+
+from web.cli import cli
+from workflow.db import sqlalchemy_url
+from workflow.models import Base, Priority, SlaPlan, User, Workflow, WorkflowVersion
+
+SUPPORT = Path(__file__).parents[2] / "workflow" / "definitions" / "support.yaml"
+
+
+def run(*args: str, url: str, **env: str):
+    return CliRunner().invoke(cli, list(args), env={"DATABASE_URL": url, **env},
+                              catch_exceptions=False)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def test_validate_accepts_the_builtin_support_workflow(sqlite_url):
+    result = run("workflow", "validate", str(SUPPORT), url=sqlite_url)
+    assert result.exit_code == 0
+    assert "valid workflow 'support' with 6 states, 13 events" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_validate_lists_every_problem_with_its_line(sqlite_url, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "workflow: broken\n"
+        "states:\n"
+        "  open: {initial: true}\n"
+        "  done: {final: true, sla: {resolution: sprint}}\n"
+        "events:\n"
+        "  finish:\n"
+        "    by: [agent]\n"
+        "    from: [open]\n"
+        "    to: finished\n"
+        "    guards: [has_magic]\n"
+    )
+    result = run("workflow", "validate", str(broken), url=sqlite_url)
+    assert result.exit_code == 1
+    assert "line 4, state 'done': SLA behaviour 'sprint'" in result.output
+    assert "line 9, event 'finish': `to` names an unknown state 'finished'" in result.output
+
+
+def test_validate_reports_yaml_syntax_errors_without_a_traceback(sqlite_url, tmp_path):
+    broken = tmp_path / "syntax.yaml"
+    broken.write_text("workflow: x\nstates: [unclosed\n")
+    result = run("workflow", "validate", str(broken), url=sqlite_url)
+    assert result.exit_code == 1
+    assert "the YAML does not parse" in result.output and "Traceback" not in result.output
+
+
+def test_validate_explains_a_missing_file(sqlite_url, tmp_path):
+    result = run("workflow", "validate", str(tmp_path / "nope.yaml"), url=sqlite_url)
+    assert result.exit_code == 2
+    assert "cannot be read" in result.output
+
+
+def test_db_upgrade_builds_the_schema_and_loads_the_builtins_once(sqlite_url):
+    first = run("db", "upgrade", url=sqlite_url)
+    assert first.exit_code == 0, first.output
+    assert "published support version 1" in first.output
+    second = run("db", "upgrade", url=sqlite_url)
+    assert second.exit_code == 0 and "published" not in second.output
+    engine = create_engine(sqlite_url)
+    with Session(engine) as s:
+        assert s.scalars(select(Priority.name).order_by(Priority.id)).all() == [
+            "Low", "Normal", "High", "Emergency"]
+        assert {p.name for p in s.scalars(select(SlaPlan))} == {"SEV A", "SEV B", "SEV C"}
+        assert s.scalar(select(Workflow.key)) == "support"
+        assert s.scalar(select(WorkflowVersion.status)) == "published"
+    engine.dispose()
+
+
+def test_migrations_match_the_models(engine, session_factory):
+    """`db upgrade` on an empty database yields exactly the models' schema, indexes included."""
+    url = engine.url.render_as_string(hide_password=False)
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    try:
+        result = run("db", "upgrade", url=url)
+        assert result.exit_code == 0, result.output
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            indexes = {ix["name"] for ix in inspect(conn).get_indexes("tickets")}
+        assert diff == []
+        assert {"ix_tickets_queue", "ix_tickets_assignee_queue", "ix_tickets_team_queue",
+                "ix_tickets_department_queue", "ix_tickets_next_due_at"} <= indexes
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            Base.metadata.drop_all(conn)
+            Base.metadata.create_all(conn)
+
+
+def test_create_user_stores_a_hashed_password(sqlite_url):
+    assert run("db", "upgrade", url=sqlite_url).exit_code == 0
+    result = run("create-user", "--email", "Ada@Example.com", "--name", "Ada", "--role", "admin",
+                 url=sqlite_url, TICKETFLOW_PASSWORD="correct horse battery")
+    assert result.exit_code == 0, result.output
+    engine = create_engine(sqlalchemy_url(sqlite_url))
+    with Session(engine) as s:
+        user = s.scalar(select(User))
+        assert user.email == "ada@example.com" and user.role == "admin"
+        assert "correct horse" not in user.password_hash
+        assert check_password_hash(user.password_hash, "correct horse battery")
+    engine.dispose()
+
+
+@pytest.mark.parametrize(("email", "password", "message"), [
+    ("not-an-email", "long enough pw", "is not an email address"),
+    ("ok@example.com", "short", "at least 8 characters"),
+])
+def test_create_user_refuses_bad_input(sqlite_url, email, password, message):
+    assert run("db", "upgrade", url=sqlite_url).exit_code == 0
+    result = run("create-user", "--email", email, "--name", "X", url=sqlite_url,
+                 TICKETFLOW_PASSWORD=password)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_create_user_refuses_a_duplicate_email(sqlite_url):
+    assert run("db", "upgrade", url=sqlite_url).exit_code == 0
+    args = ("create-user", "--email", "bob@example.com", "--name", "Bob")
+    assert run(*args, url=sqlite_url, TICKETFLOW_PASSWORD="password123").exit_code == 0
+    again = run(*args, url=sqlite_url, TICKETFLOW_PASSWORD="password123")
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_seed_demo_builds_a_help_desk_with_tickets_in_many_states(sqlite_url):
+    assert run("db", "upgrade", url=sqlite_url).exit_code == 0
+    first = run("seed-demo", url=sqlite_url)
+    assert first.exit_code == 0, first.output
+    assert "alice@demo.ticketflow.test" in first.output and "Demo data created." in first.output
+    again = run("seed-demo", url=sqlite_url)
+    assert again.exit_code == 0 and "already there" in again.output
+    engine = create_engine(sqlite_url)
+    with engine.connect() as conn:
+        states = dict(conn.execute(text("SELECT state, count(*) FROM tickets GROUP BY state")).all())
+        logged = conn.scalar(text("SELECT count(*) FROM transition_log"))
+    engine.dispose()
+    assert states == {"new": 2, "assigned": 2, "awaiting_customer": 1, "resolved": 1}
+    assert logged == 6 + 9  # six openings, nine transitions
+
+
+def test_run_serves_the_app_with_gunicorn_and_gevent(sqlite_url, tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    assert run("db", "upgrade", url=sqlite_url).exit_code == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from web.cli import main; main()", "run", "--port", str(port),
+         "--workers", "1"],
+        env={**__import__("os").environ, "DATABASE_URL": sqlite_url},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        body = None
+        for _ in range(60):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    body = r.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.25)
+        assert body is not None and '"status":"ok"' in body
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=20)[0]
+    assert "Using worker: gevent" in output

@@ -1,0 +1,40 @@
+"""`ticketflow run`: gunicorn with the gevent worker, configured in code.
+
+The gevent worker is what live updates over server-sent events need (many long-lived
+connections per process); psycopg 3 cooperates with gevent on its own.
+"""
+
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+
+class TicketflowServer(BaseApplication):
+    """Gunicorn loading `wsgi:app` in each worker (no app object built in the master)."""
+
+    def __init__(self, options: dict[str, object]):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):  # noqa: ANN201 - gunicorn's hook
+        from wsgi import app
+
+        return app
+
+
+def serve(host: str, port: int, workers: int) -> None:
+    TicketflowServer(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "worker_class": "gevent",
+            "worker_connections": 1000,
+            "accesslog": "-",
+            "graceful_timeout": 10,
+            "timeout": 60,
+        }
+    ).run()
