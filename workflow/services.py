@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from workflow import actions, clocks, engine
+from workflow import actions, clocks, engine, machines
 from workflow.errors import (
     InvalidInput,
     PermissionDenied,
@@ -288,7 +288,7 @@ def _fire(
         raise TransitionRejected(event, list(decision.reasons))
     _check_targets(session, params)
     from_state = ticket.state
-    wf.machine_class(model=ticket).send(event, ctx=replace(ctx, event_label=decision.label))
+    ticket.state = machines.send(wf, ticket.state, event, replace(ctx, event_label=decision.label))
     for name in definition.events[event].actions:
         for entry in actions.REGISTRY[name](ticket, ctx):
             entry.ticket_id = ticket.id
