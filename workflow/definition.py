@@ -357,10 +357,12 @@ def _transitions(
             r.add(bpath + ("internal",), where, "`internal` must be true or false.")
             continue
         target = block.get("to")
+        target_ok = True
         if not sources:
             r.add(bpath, where, "`from` must list the states this event leaves.")
         if internal is True and target is not None:
             r.add(bpath + ("to",), where, "an internal transition stays put: drop `to`.")
+            target_ok = False
         elif internal is not True and not isinstance(target, str):
             r.add(
                 bpath,
@@ -368,14 +370,16 @@ def _transitions(
                 "`to` must name the state this event leads to "
                 "(or set `internal: true` to stay in the same state).",
             )
-            continue
-        if target is not None and target not in states:
+            target_ok = False
+        elif target is not None and target not in states:
             r.add(bpath + ("to",), where, f"`to` names an unknown state '{target}'.")
-            continue
+            target_ok = False
         guards = _guards(r, block.get("guards"), bpath + ("guards",), where)
         for i, source in enumerate(sources):
             if source not in states:
                 r.add(bpath + ("from", i), where, f"`from` names an unknown state '{source}'.")
+                continue
+            if not target_ok:
                 continue
             out.append(
                 TransitionDef(

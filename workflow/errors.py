@@ -25,12 +25,12 @@ class StaleTicket(TicketflowError):
         self.ticket_number = ticket_number
         self.expected = expected
         self.actual = actual
+        which = f"Ticket #{ticket_number}" if ticket_number is not None else "This ticket"
         super().__init__(
-            f"Ticket #{ticket_number} was changed by someone else since you loaded it "
+            f"{which} was changed by someone else since you loaded it "
             f"(you saw version {expected}, it is now at version {actual}). Reload and try again."
             if actual is not None
-            else f"Ticket #{ticket_number} was changed by someone else at the same moment. "
-            "Reload and try again."
+            else f"{which} was changed by someone else at the same moment. Reload and try again."
         )
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     Integer,
     String,
     case,
@@ -26,14 +26,21 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from workflow import clocks
 from workflow import definition as wfdef
 from workflow.errors import NotFound, PublishRefused
 from workflow.loading import compiled_version
 from workflow.machines import checksum
-from workflow.models import Ticket, TransitionLog, VersionStatus, Workflow, WorkflowVersion
+from workflow.models import (
+    Ticket,
+    TransitionLog,
+    UtcDateTime,
+    VersionStatus,
+    Workflow,
+    WorkflowVersion,
+)
 from workflow.rules import Actor
 
 BUILTIN_DIR = Path(__file__).parent / "definitions"
@@ -159,6 +166,7 @@ def _move_live_tickets(
         else Ticket.state
     )
     note = f"Moved to version {version.number} of the workflow."
+    definition = wfdef.parse(version.source)
     reclock = _tickets_whose_clocks_change(session, live, version, mapping)
     session.execute(
         insert(TransitionLog).from_select(
@@ -177,7 +185,7 @@ def _move_live_tickets(
                 Ticket.id,
                 literal(actor.id, BigInteger),
                 literal(actor.role, String),
-                literal(now, DateTime(timezone=True)),
+                literal(now, UtcDateTime()),
                 literal(UPGRADE_EVENT, String),
                 Ticket.state,
                 new_state,
@@ -192,17 +200,23 @@ def _move_live_tickets(
         .values(
             workflow_version_id=version.id,
             state=new_state,
+            closed_at=_closed_at(new_state, definition, now),
             version=Ticket.version + 1,
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
     ).rowcount
     session.expire_all()
-    definition = wfdef.parse(version.source)
     for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(reclock))):
         clocks.recompute(ticket, definition, now)
     session.flush()
     return moved
+
+
+def _closed_at(new_state: ColumnElement, definition: wfdef.Definition, now: datetime) -> Any:
+    """A ticket mapped into a final state is closed now, like any other way into one."""
+    finals = [s.id for s in definition.states.values() if s.final]
+    return case((new_state.in_(finals), literal(now, UtcDateTime())), else_=Ticket.closed_at)
 
 
 def _tickets_whose_clocks_change(

@@ -8,7 +8,7 @@ the actor are always passed in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -65,24 +65,32 @@ def actor_for(user: User) -> Actor:
     return Actor(user.id, Role(user.role).value, user.name)
 
 
+@dataclass
+class _Seen:
+    """What the call read of its ticket, to name it if a concurrent writer wins."""
+
+    number: int | None = None
+    version: int | None = None
+
+    def ticket(self, ticket: Ticket) -> Ticket:
+        self.number, self.version = ticket.number, ticket.version
+        return ticket
+
+
 @contextmanager
-def _transaction(session: Session) -> Iterator[None]:
+def _transaction(session: Session) -> Iterator[_Seen]:
     """Commit on success; on any error roll back so nothing of the call remains.
     A concurrent write that bumped the version first surfaces as StaleTicket."""
+    seen = _Seen()
     try:
-        yield
+        yield seen
         session.commit()
     except StaleDataError:
         session.rollback()
-        raise StaleTicket(None, None, None) from None
+        raise StaleTicket(seen.number, seen.version, None) from None
     except BaseException:
         session.rollback()
         raise
-
-
-def _in_transaction(session: Session, work: Callable[[], T]) -> T:
-    with _transaction(session):
-        return work()
 
 
 # ---- open ----------------------------------------------------------------------------------
@@ -328,8 +336,9 @@ def apply_event(
     ticket, its thread and its log untouched; a stale `expected_version` (or a concurrent
     writer that got there first) raises StaleTicket; on success exactly one log row is added.
     """
-    with _transaction(session):
+    with _transaction(session) as seen:
         ticket, wf = load_ticket(session, ticket_id, actor, expected_version)
+        seen.ticket(ticket)
         follow_ups = _fire(session, ticket, wf, event, actor, now, note, params)
         session.flush()
     return Outcome(ticket, [*follow_ups, LiveUpdate(ticket.id, ticket.number, ticket.version)])
@@ -355,8 +364,9 @@ def reply(
     """
     if not (body or "").strip():
         raise InvalidInput("Write a message before sending it.")
-    with _transaction(session):
+    with _transaction(session) as seen:
         ticket, wf = load_ticket(session, ticket_id, actor, expected_version)
+        seen.ticket(ticket)
         state = wf.definition.states[ticket.state]
         if actor.role == "end_user":
             if state.final:
@@ -428,8 +438,9 @@ def add_note(
         raise PermissionDenied("Only staff can add internal notes.")
     if not (body or "").strip():
         raise InvalidInput("Write the note before saving it.")
-    with _transaction(session):
+    with _transaction(session) as seen:
         ticket, _wf = load_ticket(session, ticket_id, actor, expected_version)
+        seen.ticket(ticket)
         session.add(
             ThreadEntry(
                 ticket_id=ticket.id,
