@@ -11,33 +11,53 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from bench.cast import PLAN_BY_PRIORITY, Cast, Plan
 
 FIRST_NUMBER = 100001
 """services._next_number starts here on an empty database; the generator keeps to it."""
 
-STATE_WEIGHTS = {"new": 14, "assigned": 14, "in_progress": 20, "awaiting_customer": 10,
-                 "resolved": 10, "closed": 32}
-VERSIONS = {"new": 1, "assigned": 2, "in_progress": 3, "awaiting_customer": 4, "resolved": 4,
-            "closed": 5}
+STATE_WEIGHTS = {
+    "new": 14,
+    "assigned": 14,
+    "in_progress": 20,
+    "awaiting_customer": 10,
+    "resolved": 10,
+    "closed": 32,
+}
+VERSIONS = {
+    "new": 1,
+    "assigned": 2,
+    "in_progress": 3,
+    "awaiting_customer": 4,
+    "resolved": 4,
+    "closed": 5,
+}
 """Optimistic-lock version as if the usual path had been walked (open, claim, start, ...)."""
-AGE_MINUTES = {"new": (5, 2 * 1440), "assigned": (30, 5 * 1440), "in_progress": (60, 14 * 1440),
-               "awaiting_customer": (120, 20 * 1440), "resolved": (1440, 10 * 1440),
-               "closed": (2 * 1440, 365 * 1440)}
+AGE_MINUTES = {
+    "new": (5, 2 * 1440),
+    "assigned": (30, 5 * 1440),
+    "in_progress": (60, 14 * 1440),
+    "awaiting_customer": (120, 20 * 1440),
+    "resolved": (1440, 10 * 1440),
+    "closed": (2 * 1440, 365 * 1440),
+}
 PRIORITY_WEIGHTS = (20, 50, 22, 8)  # Low, Normal, High, Emergency
-PLAN_BY_PRIORITY = {1: "SEV C", 2: "SEV C", 3: "SEV B", 4: "SEV A"}
-DEPARTMENTS = ("Support", "Billing", "IT Services", "Facilities", "People")
-TEAMS = ("Level 1", "Level 2")
-TOPICS = (("Something is broken", 2), ("How do I ...?", 1), ("Access or account", 3))
-AGENTS_PER_DEPARTMENT = 12
 SUBJECTS = (
-    "The printer on floor {f} is jammed", "Cannot log in to the VPN since this morning",
-    "Invoice {n} shows the wrong amount", "Laptop battery drains in an hour",
-    "Please reset my password", "The meeting room {f}.{r} projector has no signal",
-    "Refund for order {n} not received", "New starter needs an account on Monday",
-    "Heating in room {f}.{r} does not work", "Mail to external addresses bounces",
-    "Payslip for last month is missing", "Shared drive is read-only for our team",
+    "The printer on floor {f} is jammed",
+    "Cannot log in to the VPN since this morning",
+    "Invoice {n} shows the wrong amount",
+    "Laptop battery drains in an hour",
+    "Please reset my password",
+    "The meeting room {f}.{r} projector has no signal",
+    "Refund for order {n} not received",
+    "New starter needs an account on Monday",
+    "Heating in room {f}.{r} does not work",
+    "Mail to external addresses bounces",
+    "Payslip for last month is missing",
+    "Shared drive is read-only for our team",
 )
 MESSAGES = (
     "<p>Hello, since this morning it no longer works. I already restarted it twice.</p>",
@@ -48,92 +68,53 @@ REPLIES = (
     "<p>Thanks for reporting this. We are looking into it and will update you shortly.</p>",
     "<p>Could you tell us the exact error message and when it started?</p>",
 )
-NOTES = ("Probably the same issue as last week; checking the logs.",
-         "Asked Level 2 whether the certificate expired.",
-         "Customer is a VIP, keep them posted.")
+NOTES = (
+    "Probably the same issue as last week; checking the logs.",
+    "Asked Level 2 whether the certificate expired.",
+    "Customer is a VIP, keep them posted.",
+)
 
-USER_COLUMNS = ("id", "email", "name", "password_hash", "role", "is_active", "created_at")
 TICKET_COLUMNS = (
-    "id", "number", "subject", "requester_id", "department_id", "help_topic_id", "priority_id",
-    "sla_plan_id", "assignee_id", "team_id", "state", "workflow_version_id", "version",
-    "resolved_at", "confirmed_at", "first_responded_at", "first_response_due_at",
-    "resolution_due_at", "resolution_paused_at", "next_due_at", "escalation_level",
-    "escalated_at", "created_at", "updated_at", "closed_at",
+    "id",
+    "number",
+    "subject",
+    "requester_id",
+    "department_id",
+    "help_topic_id",
+    "priority_id",
+    "sla_plan_id",
+    "assignee_id",
+    "team_id",
+    "state",
+    "workflow_version_id",
+    "version",
+    "resolved_at",
+    "confirmed_at",
+    "first_responded_at",
+    "first_response_due_at",
+    "resolution_due_at",
+    "resolution_paused_at",
+    "next_due_at",
+    "escalation_level",
+    "escalated_at",
+    "created_at",
+    "updated_at",
+    "closed_at",
 )
 ENTRY_COLUMNS = ("id", "ticket_id", "kind", "author_id", "body", "created_at")
-LOG_COLUMNS = ("id", "ticket_id", "actor_id", "actor_role", "at", "event", "from_state",
-               "to_state", "workflow_version_id", "note", "data")
-
-
-@dataclass(frozen=True)
-class Plan:
-    """An SLA plan as stored by `ensure_reference_data` (targets in minutes)."""
-
-    id: int
-    first_response: int
-    resolution: int
-
-
-@dataclass
-class Cast:
-    """Departments, teams, staff, customers and help topics, as rows ready for COPY."""
-
-    departments: list[tuple[int, str]] = field(default_factory=list)
-    teams: list[tuple[int, str, int]] = field(default_factory=list)
-    users: list[tuple] = field(default_factory=list)
-    staff_departments: list[tuple[int, int]] = field(default_factory=list)
-    team_members: list[tuple[int, int]] = field(default_factory=list)
-    help_topics: list[tuple] = field(default_factory=list)
-    agents: dict[int, list[int]] = field(default_factory=dict)
-    """department id -> agent ids"""
-    team_ids: dict[int, list[int]] = field(default_factory=dict)
-    """department id -> team ids"""
-    customers: range = range(0)
-    topics: list[tuple[int, int]] = field(default_factory=list)
-    """(help topic id, department id)"""
-
-
-def build_cast(n_tickets: int, now: datetime, workflow_id: int,
-               plans: dict[str, Plan]) -> Cast:
-    """About one customer per 20 tickets (at least 200), 12 agents per department, 3 admins
-    and one ops person; every agent belongs to one team of their department."""
-    cast = Cast()
-    joined = now - timedelta(days=400)
-    uid = 0
-
-    def person(email: str, name: str, role: str) -> int:
-        nonlocal uid
-        uid += 1
-        cast.users.append((uid, email, name, None, role, True, joined))
-        return uid
-
-    for d, dname in enumerate(DEPARTMENTS, start=1):
-        cast.departments.append((d, dname))
-        cast.agents[d], cast.team_ids[d] = [], []
-        for tname in TEAMS:
-            tid = len(cast.teams) + 1
-            cast.teams.append((tid, f"{dname} {tname}", d))
-            cast.team_ids[d].append(tid)
-        for a in range(AGENTS_PER_DEPARTMENT):
-            agent = person(f"agent{d}.{a}@help.example.com", f"Agent {dname} {a}", "agent")
-            cast.agents[d].append(agent)
-            cast.staff_departments.append((agent, d))
-            cast.team_members.append((cast.team_ids[d][a % len(TEAMS)], agent))
-        for tname, priority in TOPICS:
-            topic_id = len(cast.help_topics) + 1
-            plan = plans[PLAN_BY_PRIORITY[priority]]
-            cast.help_topics.append((topic_id, f"{dname}: {tname}", d, priority, plan.id,
-                                     workflow_id, True))
-            cast.topics.append((topic_id, d))
-    for a in range(3):
-        admin = person(f"admin{a}@help.example.com", f"Admin {a}", "admin")
-        cast.staff_departments.extend((admin, d) for d, _ in cast.departments)
-    person("ops@help.example.com", "Ops", "ops")
-    first = uid + 1
-    for c in range(max(200, n_tickets // 20)):
-        person(f"customer{c}@example.com", f"Customer {c}", "end_user")
-    cast.customers = range(first, uid + 1)
-    return cast
+LOG_COLUMNS = (
+    "id",
+    "ticket_id",
+    "actor_id",
+    "actor_role",
+    "at",
+    "event",
+    "from_state",
+    "to_state",
+    "workflow_version_id",
+    "note",
+    "data",
+)
 
 
 @dataclass
@@ -148,8 +129,15 @@ class Thread:
     noted: datetime
 
 
-def tickets(n: int, cast: Cast, now: datetime, seed: int, version_id: int,
-            plans: dict[str, Plan], threads: list[Thread]) -> Iterator[tuple]:
+def tickets(
+    n: int,
+    cast: Cast,
+    now: datetime,
+    seed: int,
+    version_id: int,
+    plans: dict[str, Plan],
+    threads: list[Thread],
+) -> Iterator[tuple]:
     """Yield `n` ticket rows in TICKET_COLUMNS order; append each one's `Thread` facts."""
     rng = random.Random(seed)
     states = rng.choices(list(STATE_WEIGHTS), weights=list(STATE_WEIGHTS.values()), k=n)
@@ -158,8 +146,17 @@ def tickets(n: int, cast: Cast, now: datetime, seed: int, version_id: int,
         yield _ticket(rng, i, states[i], priorities[i], cast, now, version_id, plans, threads)
 
 
-def _ticket(rng: random.Random, i: int, state: str, priority: int, cast: Cast, now: datetime,
-            version_id: int, plans: dict[str, Plan], threads: list[Thread]) -> tuple:
+def _ticket(
+    rng: random.Random,
+    i: int,
+    state: str,
+    priority: int,
+    cast: Cast,
+    now: datetime,
+    version_id: int,
+    plans: dict[str, Plan],
+    threads: list[Thread],
+) -> tuple:
     """One ticket as the services would have left it in `state`.
 
     Every ticket has a customer message, a public reply and an internal note, so the first
@@ -201,12 +198,36 @@ def _ticket(rng: random.Random, i: int, state: str, priority: int, cast: Cast, n
     if next_due is not None and next_due < now:
         escalation, escalated = 1, min(now, next_due + timedelta(minutes=15))
     threads.append(Thread(tid, rng.choice(cast.customers), agent, created, replied, noted))
-    subject = rng.choice(SUBJECTS).format(f=rng.randint(1, 9), r=rng.randint(1, 30),
-                                          n=rng.randint(10000, 99999))
-    return (tid, FIRST_NUMBER + i, subject, threads[-1].requester, dept, topic_id, priority,
-            plan.id, assignee, team, state, version_id, VERSIONS[state], resolved, confirmed,
-            replied, first_due, resolution_due, paused, next_due, escalation, escalated,
-            created, updated, closed)
+    subject = rng.choice(SUBJECTS).format(
+        f=rng.randint(1, 9), r=rng.randint(1, 30), n=rng.randint(10000, 99999)
+    )
+    return (
+        tid,
+        FIRST_NUMBER + i,
+        subject,
+        threads[-1].requester,
+        dept,
+        topic_id,
+        priority,
+        plan.id,
+        assignee,
+        team,
+        state,
+        version_id,
+        VERSIONS[state],
+        resolved,
+        confirmed,
+        replied,
+        first_due,
+        resolution_due,
+        paused,
+        next_due,
+        escalation,
+        escalated,
+        created,
+        updated,
+        closed,
+    )
 
 
 def thread_entries(threads: list[Thread], seed: int) -> Iterator[tuple]:
@@ -214,8 +235,14 @@ def thread_entries(threads: list[Thread], seed: int) -> Iterator[tuple]:
     rng = random.Random(seed + 1)
     for t in threads:
         base = 3 * (t.ticket_id - 1)
-        yield (base + 1, t.ticket_id, "customer_message", t.requester, rng.choice(MESSAGES),
-               t.created)
+        yield (
+            base + 1,
+            t.ticket_id,
+            "customer_message",
+            t.requester,
+            rng.choice(MESSAGES),
+            t.created,
+        )
         yield (base + 2, t.ticket_id, "public_reply", t.agent, rng.choice(REPLIES), t.replied)
         yield (base + 3, t.ticket_id, "internal_note", t.agent, rng.choice(NOTES), t.noted)
 
@@ -223,5 +250,16 @@ def thread_entries(threads: list[Thread], seed: int) -> Iterator[tuple]:
 def open_log(threads: list[Thread], version_id: int) -> Iterator[tuple]:
     """The `open` row services.open_ticket writes for each ticket (by its requester)."""
     for t in threads:
-        yield (t.ticket_id, t.ticket_id, t.requester, "end_user", t.created, "open", None, "new",
-               version_id, None, None)
+        yield (
+            t.ticket_id,
+            t.ticket_id,
+            t.requester,
+            "end_user",
+            t.created,
+            "open",
+            None,
+            "new",
+            version_id,
+            None,
+            None,
+        )

@@ -1,14 +1,13 @@
-"""Load a ticket together with its compiled workflow, in one query on the hot path."""
+"""The compiled workflow of a stored version, read from the database only on a cache miss."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow.errors import NotFound, StaleTicket
+from workflow.errors import NotFound
 from workflow.machines import Compiled, compiled
-from workflow.models import Ticket, WorkflowVersion
-from workflow.rules import Actor
+from workflow.models import WorkflowVersion
 
 
 def compiled_version(session: Session, version_id: int, checksum: str | None = None) -> Compiled:
@@ -26,21 +25,3 @@ def compiled_version(session: Session, version_id: int, checksum: str | None = N
         )
 
     return compiled(checksum, source)
-
-
-def load_ticket(
-    session: Session, ticket_id: int, actor: Actor, expected_version: int | None = None
-) -> tuple[Ticket, Compiled]:
-    """The ticket and its workflow; an end user asking for someone else's ticket gets NotFound
-    (never a hint that it exists); a stale `expected_version` raises StaleTicket."""
-    row = session.execute(
-        select(Ticket, WorkflowVersion.checksum)
-        .join(WorkflowVersion, Ticket.workflow_version_id == WorkflowVersion.id)
-        .where(Ticket.id == ticket_id)
-    ).one_or_none()
-    if row is None or (actor.role == "end_user" and row[0].requester_id != actor.id):
-        raise NotFound("There is no such ticket.")
-    ticket, checksum = row
-    if expected_version is not None and ticket.version != expected_version:
-        raise StaleTicket(ticket.number, expected_version, ticket.version)
-    return ticket, compiled_version(session, ticket.workflow_version_id, checksum)

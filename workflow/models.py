@@ -320,7 +320,7 @@ class TransitionLog(Base):
     to_state: Mapped[str] = mapped_column(String(63))
     workflow_version_id: Mapped[int] = mapped_column(ForeignKey("workflow_versions.id"))
     note: Mapped[str | None] = mapped_column(Text)
-    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class Counter(Base):

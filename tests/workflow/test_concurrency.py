@@ -4,7 +4,7 @@ Many agents press buttons on the same ticket at the same moment. What `apply_eve
 guarantees, and what these tests pin down, is:
 
 * A caller that passes the version it saw gets StaleTicket if anyone wrote first, whether it
-  notices when it reads the ticket (load_ticket compares versions) or when it writes
+  notices when it reads the ticket (load_record compares versions) or when it writes
   (the ORM's `version_id_col` makes the UPDATE match no row). It never gets
   TransitionRejected for a state it did not see: the version changes with every state.
 * A caller that passes no version is still stopped at the write if someone else committed
