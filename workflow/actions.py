@@ -46,6 +46,8 @@ def assign_to_target(ticket: Ticket, ctx: GuardContext) -> list[ThreadEntry]:
         ticket.assignee_id = agent
     elif agent is not None:
         ticket.assignee_id = agent
+        if department is not None and department != ticket.department_id:
+            ticket.team_id = None  # a team of the old department does not follow the ticket
     elif department is not None:  # to another department's intake queue: nobody owns it
         ticket.assignee_id = ticket.team_id = None
     if department is not None:

@@ -353,17 +353,17 @@ def _transitions(
             r.keys(block, TRANSITION_KEYS, bpath, where)
         sources = r.names(block.get("from"), bpath + ("from",), where, "`from`")
         internal = block.get("internal", False)
-        if not isinstance(internal, bool):
-            r.add(bpath + ("internal",), where, "`internal` must be true or false.")
-            continue
         target = block.get("to")
         target_ok = True
+        if not isinstance(internal, bool):
+            r.add(bpath + ("internal",), where, "`internal` must be true or false.")
+            internal, target_ok = False, False
         if not sources:
             r.add(bpath, where, "`from` must list the states this event leaves.")
         if internal is True and target is not None:
             r.add(bpath + ("to",), where, "an internal transition stays put: drop `to`.")
             target_ok = False
-        elif internal is not True and not isinstance(target, str):
+        elif target_ok and internal is not True and not isinstance(target, str):
             r.add(
                 bpath,
                 where,

@@ -64,8 +64,8 @@ def _build(
     budget[0] -= 1
     if budget[0] < 0:
         raise YamlError(
-            f"the document expands to more than {MAX_VALUES} values (through aliases); "
-            "a workflow never needs that many.",
+            f"the document has more than {MAX_VALUES} values (counting what aliases "
+            "repeat); a workflow never needs that many.",
             line,
         )
     lines.setdefault(path, line)
