@@ -20,8 +20,9 @@ SUPPORT = Path(__file__).parents[2] / "workflow" / "definitions" / "support.yaml
 
 
 def run(*args: str, url: str, **env: str):
-    return CliRunner().invoke(cli, list(args), env={"DATABASE_URL": url, **env},
-                              catch_exceptions=False)
+    return CliRunner().invoke(
+        cli, list(args), env={"DATABASE_URL": url, **env}, catch_exceptions=False
+    )
 
 
 @pytest.fixture
@@ -79,7 +80,11 @@ def test_db_upgrade_builds_the_schema_and_loads_the_builtins_once(sqlite_url):
     engine = create_engine(sqlite_url)
     with Session(engine) as s:
         assert s.scalars(select(Priority.name).order_by(Priority.id)).all() == [
-            "Low", "Normal", "High", "Emergency"]
+            "Low",
+            "Normal",
+            "High",
+            "Emergency",
+        ]
         assert {p.name for p in s.scalars(select(SlaPlan))} == {"SEV A", "SEV B", "SEV C"}
         assert s.scalar(select(Workflow.key)) == "support"
         assert s.scalar(select(WorkflowVersion.status)) == "published"
@@ -99,8 +104,13 @@ def test_migrations_match_the_models(engine, session_factory):
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
             indexes = {ix["name"] for ix in inspect(conn).get_indexes("tickets")}
         assert diff == []
-        assert {"ix_tickets_queue", "ix_tickets_assignee_queue", "ix_tickets_team_queue",
-                "ix_tickets_department_queue", "ix_tickets_next_due_at"} <= indexes
+        assert {
+            "ix_tickets_queue",
+            "ix_tickets_assignee_queue",
+            "ix_tickets_team_queue",
+            "ix_tickets_department_queue",
+            "ix_tickets_next_due_at",
+        } <= indexes
     finally:
         with engine.begin() as conn:
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
@@ -110,8 +120,17 @@ def test_migrations_match_the_models(engine, session_factory):
 
 def test_create_user_stores_a_hashed_password(sqlite_url):
     assert run("db", "upgrade", url=sqlite_url).exit_code == 0
-    result = run("create-user", "--email", "Ada@Example.com", "--name", "Ada", "--role", "admin",
-                 url=sqlite_url, TICKETFLOW_PASSWORD="correct horse battery")
+    result = run(
+        "create-user",
+        "--email",
+        "Ada@Example.com",
+        "--name",
+        "Ada",
+        "--role",
+        "admin",
+        url=sqlite_url,
+        TICKETFLOW_PASSWORD="correct horse battery",
+    )
     assert result.exit_code == 0, result.output
     engine = create_engine(sqlalchemy_url(sqlite_url))
     with Session(engine) as s:
@@ -122,14 +141,18 @@ def test_create_user_stores_a_hashed_password(sqlite_url):
     engine.dispose()
 
 
-@pytest.mark.parametrize(("email", "password", "message"), [
-    ("not-an-email", "long enough pw", "is not an email address"),
-    ("ok@example.com", "short", "at least 8 characters"),
-])
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("not-an-email", "long enough pw", "is not an email address"),
+        ("ok@example.com", "short", "at least 8 characters"),
+    ],
+)
 def test_create_user_refuses_bad_input(sqlite_url, email, password, message):
     assert run("db", "upgrade", url=sqlite_url).exit_code == 0
-    result = run("create-user", "--email", email, "--name", "X", url=sqlite_url,
-                 TICKETFLOW_PASSWORD=password)
+    result = run(
+        "create-user", "--email", email, "--name", "X", url=sqlite_url, TICKETFLOW_PASSWORD=password
+    )
     assert result.exit_code == 2 and message in result.output
 
 
@@ -150,7 +173,9 @@ def test_seed_demo_builds_a_help_desk_with_tickets_in_many_states(sqlite_url):
     assert again.exit_code == 0 and "already there" in again.output
     engine = create_engine(sqlite_url)
     with engine.connect() as conn:
-        states = dict(conn.execute(text("SELECT state, count(*) FROM tickets GROUP BY state")).all())
+        states = dict(
+            conn.execute(text("SELECT state, count(*) FROM tickets GROUP BY state")).all()
+        )
         logged = conn.scalar(text("SELECT count(*) FROM transition_log"))
     engine.dispose()
     assert states == {"new": 2, "assigned": 2, "awaiting_customer": 1, "resolved": 1}
@@ -169,10 +194,21 @@ def test_run_serves_the_app_with_gunicorn_and_gevent(sqlite_url, tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-c", "from web.cli import main; main()", "run", "--port", str(port),
-         "--workers", "1"],
+        [
+            sys.executable,
+            "-c",
+            "from web.cli import main; main()",
+            "run",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
         env={**__import__("os").environ, "DATABASE_URL": sqlite_url},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         body = None
         for _ in range(60):
