@@ -75,8 +75,11 @@ def post_public_reply(ticket: Ticket, ctx: GuardContext) -> list[ThreadEntry]:
 
 @action
 def record_resolution(ticket: Ticket, ctx: GuardContext) -> list[ThreadEntry]:
-    """Remember when the fix was proposed: a close needs a confirmation after this moment."""
+    """Remember when the fix was proposed, and forget any earlier confirmation: it confirmed
+    an earlier fix. Order of events, not clock readings, decides what a confirmation covers
+    (two hosts' clocks may disagree, and one batch may share one `now`)."""
     ticket.resolved_at = ctx.now
+    ticket.confirmed_at = None
     return []
 
 

@@ -244,7 +244,7 @@ def confirmed_since_resolve(ctx: GuardContext) -> str | None:
     resolved, confirmed = ctx.ticket.resolved_at, ctx.ticket.confirmed_at
     if resolved is None:
         return "The ticket has not been resolved yet."
-    if confirmed is None or confirmed < resolved:
+    if confirmed is None:  # record_resolution clears it, so set means "since the resolve"
         return (
             "The customer has not confirmed that the issue is resolved yet; "
             "a ticket is closed only after their confirmation."
