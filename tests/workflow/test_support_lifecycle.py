@@ -23,9 +23,12 @@ from workflow.errors import InvalidInput, NotFound, StaleTicket, TransitionRejec
 from workflow.loading import compiled_version
 from workflow.models import Base, EntryKind, ThreadEntry, Ticket, TransitionLog
 from workflow.rules import Actor
+from workflow.ticket_record import TicketRecord
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+AnyTicket = Ticket | TicketRecord
+"""A new ticket comes back as the ORM row; a changed one as the service's record."""
 
 # ---- who acts -------------------------------------------------------------------------------
 
@@ -114,8 +117,8 @@ def thread(world: World, ticket_id: int) -> list[ThreadEntry]:
                                       .order_by(ThreadEntry.id)))
 
 
-def fire(world: World, ticket: Ticket, event: str, role: str, at: datetime,
-         **params: Any) -> Ticket:
+def fire(world: World, ticket: AnyTicket, event: str, role: str, at: datetime,
+         **params: Any) -> AnyTicket:
     return services.apply_event(world.session, ticket.id, event, person(world, role), at,
                                 **params).ticket
 
@@ -144,7 +147,7 @@ STATE_OF = {situation: situation.removesuffix("_confirmed").removesuffix("_silen
 
 @dataclass
 class Driven:
-    ticket: Ticket
+    ticket: AnyTicket
     at: datetime
     """When the next event happens: an hour after the last step (eight days for `_silent`)."""
 
@@ -657,6 +660,15 @@ def test_stale_expected_version_is_refused(world):
     assert ticket.state == "resolved"
 
 
+def test_closing_one_ticket_does_not_disturb_the_next_event_on_another(world):
+    """Machines are pooled per thread; one that reached a final state has terminated, and
+    the next ticket's event must not meet it."""
+    other = drive(world, "in_progress")
+    driven = drive(world, "resolved_confirmed")
+    fire(world, driven.ticket, "close", ASSIGNEE, driven.at)
+    assert fire(world, other.ticket, "escalate", SYSTEM, other.at).escalation_level == 1
+
+
 # ---- explain --------------------------------------------------------------------------------
 
 
@@ -753,7 +765,7 @@ def test_first_responded_at_is_set_by_the_first_public_reply(world):
     services.add_note(world.session, ticket.id, person(world, ASSIGNEE), driven.at,
                       "Internal: check the fuser.")
     services.reply(world.session, ticket.id, person(world, OWNER), driven.at, "Hello?")
-    assert world.session.get(Ticket, ticket.id).first_responded_at is None
+    assert snapshot(world, ticket.id).ticket["first_responded_at"] is None
     first = driven.at + HOUR
     ticket = services.reply(world.session, ticket.id, person(world, COLLEAGUE), first,
                             "We are on it.").ticket
