@@ -74,20 +74,31 @@ def explain(definition: Definition, state: str, ctx: rules.GuardContext) -> list
     """For every event of the current state: allowed or not, and every reason it is not.
 
     Guards that only need input from the person (a note, a reply, a target) do not make an
-    event unavailable; they are listed under `needs` so the form can ask for them.
+    event unavailable; they are listed under `needs` so the form can ask for them. A branch
+    whose guards all pass is the one `decide` takes, so it alone answers. Otherwise, when
+    several branches remain open (what is sent decides between them, like a transfer to an
+    agent or to a department), `needs` lists what every one of them needs, and `target` is
+    None unless they all lead to the same state.
     """
     out = []
     for event in definition.events_from(state):
         ctx = replace(ctx, event_label=event.label)
-        blocking_all, needs_all, target = [], [], None
+        blocked: list[str] = []
+        open_branches: list[tuple[str, list[str]]] = []
         for t in definition.transitions(state, event.id):
             blocking, needs = _split(t, event, ctx)
-            if not blocking:
-                target, needs_all = t.target, needs
+            if blocking:
+                blocked.extend(blocking)
+            elif not needs:
+                open_branches = [(t.target, needs)]  # the branch `decide` would take now
                 break
-            blocking_all.extend(blocking)
-        if target is not None:
-            out.append(Decision(event.id, event.label, True, target, needs=_dedupe(needs_all)))
-        else:
-            out.append(Decision(event.id, event.label, False, reasons=_dedupe(blocking_all)))
+            else:
+                open_branches.append((t.target, needs))
+        if not open_branches:
+            out.append(Decision(event.id, event.label, False, reasons=_dedupe(blocked)))
+            continue
+        targets = {target for target, _ in open_branches}
+        common = [n for n in open_branches[0][1] if all(n in needs for _, needs in open_branches)]
+        target = targets.pop() if len(targets) == 1 else None
+        out.append(Decision(event.id, event.label, True, target, needs=_dedupe(common)))
     return out

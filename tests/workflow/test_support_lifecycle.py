@@ -712,6 +712,25 @@ def test_explain_with_the_inputs_given_needs_nothing_more(world):
         assert decisions[event].allowed and not decisions[event].needs, event
 
 
+def test_explain_says_where_a_transfer_leads_only_once_the_receiver_is_known(world):
+    """A transfer to an agent or team stays assigned; one to a department alone lands in that
+    department's intake queue. Before the form names the receiver, explain cannot know which,
+    so it gives no target and asks only for what both branches need."""
+    driven = drive(world, "in_progress")
+    agent = person(world, ASSIGNEE)
+
+    def transfer(**params):
+        return {d.event: d for d in services.explain(
+            world.session, driven.ticket, agent, driven.at, **params)}["transfer"]
+
+    undecided = transfer()
+    assert undecided.allowed and undecided.target is None
+    assert any("note" in need.lower() for need in undecided.needs)
+    assert transfer(note=TRANSFER_NOTE, team_id=world.level2.id).target == "assigned"
+    to_department = transfer(note=TRANSFER_NOTE, department_id=world.other_department.id)
+    assert (to_department.target, to_department.needs) == ("new", ())
+
+
 # ---- SLA clocks -----------------------------------------------------------------------------
 
 
