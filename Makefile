@@ -24,7 +24,7 @@ demo: install
 	@echo "Ticketflow is starting on http://127.0.0.1:5000 (Ctrl-C stops it)."
 	$(BIN)/ticketflow run --host 127.0.0.1 --port 5000
 
-test: lint test-postgres test-sqlite bench-smoke
+test: lint bench-smoke test-sqlite test-postgres
 
 lint: install
 	$(BIN)/ruff check .
