@@ -29,9 +29,11 @@ def create_app(config: Config | None = None) -> Flask:
     htmx.init_app(app)
     login_manager.init_app(app)
 
-    from web import auth, public
+    from web import auth, portal, public, staff
 
     auth.init_login(login_manager)
     app.register_blueprint(public.bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(portal.bp)
     register_error_handlers(app)
     return app

@@ -157,7 +157,7 @@ def seed_demo_command() -> None:
     load_reference_and_builtins()
     logins, created = seed_demo(db.session, _now())
     click.echo("Demo data created." if created else "Demo data was already there.")
-    click.echo("Demo logins (the sign-in pages arrive with the agent dashboard):")
+    click.echo("Demo logins (staff sign in at /staff/login, customers at /login):")
     for login in logins:
         click.echo(f"  {login.role:<9} {login.email:<32} {login.password}")
 

@@ -1,0 +1,90 @@
+"""An app on the test database, with people who can sign in, and a CSRF-aware client."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Blueprint
+from werkzeug.security import generate_password_hash
+
+from config import Config
+from web import create_app
+from web.auth import end_user_required, staff_required
+from workflow.models import Role
+
+PASSWORD = "a long enough password"
+TOKEN = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf-token" content="([^"]+)"'
+)
+
+
+def _probes() -> Blueprint:
+    """Routes guarded the way real pages are, to test the guards themselves."""
+    probe = Blueprint("probe", __name__)
+
+    @probe.get("/staff/probe")
+    @staff_required()
+    def staff_page():
+        return "staff page"
+
+    @probe.get("/admin/probe")
+    @staff_required(Role.ADMIN)
+    def admin_page():
+        return "admin page"
+
+    @probe.get("/portal-probe")
+    @end_user_required
+    def customer_page():
+        return "customer page"
+
+    return probe
+
+
+@pytest.fixture
+def app(engine, world):
+    for user in (world.customer, world.agent, world.admin, world.ops):
+        user.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+    world.session.commit()
+    config = Config(DATABASE_URL=engine.url.render_as_string(hide_password=False), TESTING=True)
+    app = create_app(config)
+    app.register_blueprint(_probes())
+    yield app
+    from web.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+class Browser:
+    """A test client that reads the CSRF token from the last page, as a browser would."""
+
+    def __init__(self, client):
+        self.client = client
+        self.token = None
+
+    def get(self, url, **kw):
+        answer = self.client.get(url, **kw)
+        found = TOKEN.search(answer.get_data(as_text=True))
+        if found:
+            self.token = found.group(1) or found.group(2)
+        return answer
+
+    def post(self, url, data=None, *, csrf=True, **kw):
+        data = dict(data or {})
+        if csrf:
+            if self.token is None:
+                self.get("/staff/login")
+            data["csrf_token"] = self.token
+        return self.client.post(url, data=data, **kw)
+
+    def sign_in(self, email, password=PASSWORD, *, staff=True):
+        page = "/staff/login" if staff else "/login"
+        self.get(page)
+        return self.post(page, {"email": email, "password": password})
+
+
+@pytest.fixture
+def browser(app):
+    return Browser(app.test_client())

@@ -1,0 +1,52 @@
+"""Forms with their validation messages; Flask-WTF adds the CSRF token to each."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+
+MIN_PASSWORD = 10
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class SignInForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter your email address.")])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+
+
+class RegisterForm(FlaskForm):
+    name = StringField(
+        "Your name",
+        validators=[
+            DataRequired("Tell us your name."),
+            Length(max=120, message="Keep the name under 120 characters."),
+        ],
+    )
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired("Enter your email address."),
+            Regexp(EMAIL, message="That does not look like an email address."),
+            Length(max=254, message="That email address is too long."),
+        ],
+    )
+    password = PasswordField(
+        "Password",
+        validators=[
+            DataRequired("Choose a password."),
+            Length(
+                min=MIN_PASSWORD,
+                max=200,
+                message=f"Choose a password of at least {MIN_PASSWORD} characters.",
+            ),
+        ],
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[EqualTo("password", "The two passwords are not the same.")],
+    )
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that change state (sign out)."""

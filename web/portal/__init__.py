@@ -1,0 +1,71 @@
+"""The Support Center for end users. This module holds sign-in and registration; opening
+and following tickets land here with their own modules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import login_user, logout_user
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from web.auth import SessionUser, authenticate, safe_next
+from web.extensions import db
+from web.forms import EmptyForm, RegisterForm, SignInForm
+from workflow.models import Role, User
+
+bp = Blueprint("portal", __name__)
+WRONG = "Wrong email or password."
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Customer sign-in; the same answer for an unknown email and a wrong password."""
+    form = SignInForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data, staff=False)
+        if user is not None:
+            login_user(SessionUser(user))
+            return redirect(safe_next(url_for("public.index")))
+        form.password.errors.append(WRONG)
+    status = 422 if form.is_submitted() else 200
+    return render_template("portal/login.html", form=form), status
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Create a customer account (name, email, password) and sign in."""
+    form = RegisterForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        taken = db.session.scalar(select(func.count()).where(func.lower(User.email) == email))
+        if taken:
+            form.email.errors.append(
+                "An account with this email already exists; sign in, or reset the password."
+            )
+        else:
+            user = User(
+                email=email,
+                name=form.name.data.strip(),
+                role=Role.END_USER,
+                password_hash=generate_password_hash(form.password.data),
+                created_at=datetime.now(UTC),
+            )
+            db.session.add(user)
+            db.session.commit()
+            login_user(SessionUser(user))
+            flash("Welcome! Your account is ready.")
+            return redirect(url_for("public.index"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("portal/register.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out (a POST with the CSRF token, so no other site can sign anyone out)."""
+    form = EmptyForm()
+    if form.validate_on_submit():
+        logout_user()
+        flash("You are signed out.")
+    return redirect(url_for("portal.login"))
