@@ -170,7 +170,6 @@ class SlaPlan(Base):
     first_response_minutes: Mapped[int | None] = mapped_column(Integer)
     next_response_minutes: Mapped[int | None] = mapped_column(Integer)
     resolution_minutes: Mapped[int | None] = mapped_column(Integer)
-    auto_close_days: Mapped[int] = mapped_column(Integer, default=7, server_default=text("7"))
 
 
 class Workflow(Base):

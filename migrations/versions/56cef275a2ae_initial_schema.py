@@ -42,7 +42,6 @@ def upgrade():
     sa.Column('first_response_minutes', sa.Integer(), nullable=True),
     sa.Column('next_response_minutes', sa.Integer(), nullable=True),
     sa.Column('resolution_minutes', sa.Integer(), nullable=True),
-    sa.Column('auto_close_days', sa.Integer(), server_default=sa.text('7'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_plans')),
     sa.UniqueConstraint('name', name=op.f('uq_sla_plans_name'))
     )
