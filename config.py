@@ -18,6 +18,13 @@ class ConfigError(RuntimeError):
     """The configuration cannot be used; the message says which variable to fix."""
 
 
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    try:
+        return int(env.get(name) or default)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {env[name]!r}.") from None
+
+
 def _default_database_url() -> str:
     return f"sqlite:///{ROOT / 'instance' / 'ticketflow.db'}"
 
@@ -31,6 +38,10 @@ class Config:
     REDIS_URL: str | None = None  # REDIS_URL
     SECRET_KEY: str = DEFAULT_SECRET  # SECRET_KEY
     TIMEZONE: str = "UTC"  # TIMEZONE
+    MAIL_SERVER: str | None = None  # MAIL_SERVER (unset: mail is written to the log)
+    MAIL_PORT: int = 25  # MAIL_PORT
+    MAIL_FROM: str = "Ticketflow <help@localhost>"  # MAIL_FROM
+    PASSWORD_RESET_MAX_AGE: int = 3600  # seconds a reset link stays valid
     TESTING: bool = False
 
     @classmethod
@@ -42,6 +53,9 @@ class Config:
             REDIS_URL=env.get("REDIS_URL") or None,
             SECRET_KEY=env.get("SECRET_KEY", DEFAULT_SECRET),
             TIMEZONE=env.get("TIMEZONE", "UTC"),
+            MAIL_SERVER=env.get("MAIL_SERVER") or None,
+            MAIL_PORT=_int(env, "MAIL_PORT", 25),
+            MAIL_FROM=env.get("MAIL_FROM", "Ticketflow <help@localhost>"),
         )
         config.check()
         return config
@@ -77,4 +91,8 @@ class Config:
             "REDIS_URL": self.REDIS_URL,
             "TESTING": self.TESTING,
             "WTF_CSRF_TIME_LIMIT": None,
+            "MAIL_SERVER": self.MAIL_SERVER,
+            "MAIL_PORT": self.MAIL_PORT,
+            "MAIL_FROM": self.MAIL_FROM,
+            "PASSWORD_RESET_MAX_AGE": self.PASSWORD_RESET_MAX_AGE,
         }

@@ -69,3 +69,10 @@ def logout():
         logout_user()
         flash("You are signed out.")
     return redirect(url_for("portal.login"))
+
+
+# Forgotten passwords (its own module, registered on this blueprint).
+from web.portal import reset  # noqa: E402
+
+bp.add_url_rule("/reset", "reset_request", reset.request_link, methods=["GET", "POST"])
+bp.add_url_rule("/reset/<token>", "reset_password", reset.reset_password, methods=["GET", "POST"])
