@@ -33,9 +33,10 @@ lint: install
 test-postgres: install
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest
 
+# The smoke run is the bare-laptop setup: SQLite and the embedded Redis (REDIS_URL unset).
 test-sqlite: install
 	mkdir -p instance && rm -f $(SMOKE_DB)
-	TEST_DATABASE_URL=sqlite:///$(SMOKE_DB) $(BIN)/python -m pytest -m "not postgres" -q
+	env -u REDIS_URL TEST_DATABASE_URL=sqlite:///$(SMOKE_DB) $(BIN)/python -m pytest -m "not postgres" -q
 
 bench-smoke: install
 	$(BIN)/python -m bench.generate --tickets 2000 --url $(TEST_DATABASE_URL)_bench

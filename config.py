@@ -42,6 +42,7 @@ class Config:
     MAIL_PORT: int = 25  # MAIL_PORT
     MAIL_FROM: str = "Ticketflow <help@localhost>"  # MAIL_FROM
     PASSWORD_RESET_MAX_AGE: int = 3600  # seconds a reset link stays valid
+    RATELIMIT_KEY_PREFIX: str = "ticketflow"  # keeps test runs (or tenants) apart
     TESTING: bool = False
 
     @classmethod
@@ -71,6 +72,8 @@ class Config:
             )
         if self.ENV == "production" and self.DATABASE_URL.startswith("sqlite"):
             raise ConfigError("DATABASE_URL must point at PostgreSQL in production.")
+        if self.ENV == "production" and not self.REDIS_URL:
+            raise ConfigError("REDIS_URL must point at Redis in production.")
         try:
             ZoneInfo(self.TIMEZONE)
         except (ZoneInfoNotFoundError, ValueError):
@@ -95,4 +98,11 @@ class Config:
             "MAIL_PORT": self.MAIL_PORT,
             "MAIL_FROM": self.MAIL_FROM,
             "PASSWORD_RESET_MAX_AGE": self.PASSWORD_RESET_MAX_AGE,
+            # Throttling lives in Redis, shared by every worker. A Redis outage must not keep
+            # anyone waiting or lock everyone out: short timeouts, and errors let requests by.
+            "RATELIMIT_STORAGE_URI": self.REDIS_URL or "memory://",
+            "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+            "RATELIMIT_SWALLOW_ERRORS": True,
+            "RATELIMIT_KEY_PREFIX": self.RATELIMIT_KEY_PREFIX,
+            "RATELIMIT_HEADERS_ENABLED": True,
         }

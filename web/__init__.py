@@ -8,7 +8,7 @@ from flask import Flask
 
 from config import ROOT, Config
 from web.errors import register_error_handlers
-from web.extensions import csrf, db, htmx, login_manager, migrate
+from web.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from workflow.db import configure_engine
 
 MIGRATIONS = ROOT / "migrations"
@@ -27,6 +27,7 @@ def create_app(config: Config | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     htmx.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
 
     from web import auth, portal, public, staff

@@ -6,7 +6,11 @@ connections per process); psycopg 3 cooperates with gevent on its own.
 
 from __future__ import annotations
 
+import os
+
 from gunicorn.app.base import BaseApplication
+
+from jobs import embedded_redis
 
 
 class TicketflowServer(BaseApplication):
@@ -27,6 +31,21 @@ class TicketflowServer(BaseApplication):
 
 
 def serve(host: str, port: int, workers: int) -> None:
+    """Run until stopped. Without REDIS_URL (the demo), start the embedded Redis first and
+    hand its URL to the workers, which read it when they build the app."""
+    embedded = None
+    if not os.environ.get("REDIS_URL"):
+        embedded = embedded_redis.start()
+        os.environ["REDIS_URL"] = embedded.url
+        print(f"REDIS_URL is not set: started an embedded Redis at {embedded.url}", flush=True)
+    try:
+        _run(host, port, workers)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _run(host: str, port: int, workers: int) -> None:
     TicketflowServer(
         {
             "bind": f"{host}:{port}",

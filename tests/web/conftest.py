@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -9,8 +10,10 @@ from flask import Blueprint
 from werkzeug.security import generate_password_hash
 
 from config import Config
+from jobs import embedded_redis
 from web import create_app
 from web.auth import end_user_required, staff_required
+from web.extensions import limiter
 from workflow.models import Role
 
 PASSWORD = "a long enough password"
@@ -42,14 +45,32 @@ def _probes() -> Blueprint:
     return probe
 
 
+@pytest.fixture(scope="session")
+def redis_url():
+    """REDIS_URL (CI: the machine's Redis), or the embedded server `make demo` uses."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    server = embedded_redis.start()
+    yield server.url
+    server.stop()
+
+
 @pytest.fixture
-def app(engine, world):
+def app(engine, world, redis_url):
     for user in (world.customer, world.agent, world.admin, world.ops):
         user.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     world.session.commit()
-    config = Config(DATABASE_URL=engine.url.render_as_string(hide_password=False), TESTING=True)
+    config = Config(
+        DATABASE_URL=engine.url.render_as_string(hide_password=False),
+        REDIS_URL=redis_url,
+        RATELIMIT_KEY_PREFIX=f"ticketflow-test-{os.getpid()}",
+        TESTING=True,
+    )
     app = create_app(config)
     app.register_blueprint(_probes())
+    with app.app_context():
+        limiter.reset()  # every test starts unthrottled (the limiter is one per process)
     yield app
     from web.extensions import db
 

@@ -218,7 +218,8 @@ def test_run_serves_the_app_with_gunicorn_and_gevent(sqlite_url, tmp_path):
             "--workers",
             "1",
         ],
-        env={**__import__("os").environ, "DATABASE_URL": sqlite_url},
+        env={**{k: v for k, v in __import__("os").environ.items() if k != "REDIS_URL"},
+             "DATABASE_URL": sqlite_url},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -237,3 +238,4 @@ def test_run_serves_the_app_with_gunicorn_and_gevent(sqlite_url, tmp_path):
         server.terminate()
         output = server.communicate(timeout=20)[0]
     assert "Using worker: gevent" in output
+    assert "started an embedded Redis at redis://127.0.0.1:" in output

@@ -13,6 +13,7 @@ from werkzeug.security import generate_password_hash
 from web.auth import SessionUser, authenticate, safe_next
 from web.extensions import db
 from web.forms import EmptyForm, RegisterForm, SignInForm
+from web.throttle import sign_in_throttled
 from workflow.models import Role, User
 
 bp = Blueprint("portal", __name__)
@@ -20,6 +21,7 @@ WRONG = "Wrong email or password."
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@sign_in_throttled
 def login():
     """Customer sign-in; the same answer for an unknown email and a wrong password."""
     form = SignInForm()
@@ -73,6 +75,9 @@ def logout():
 
 # Forgotten passwords (its own module, registered on this blueprint).
 from web.portal import reset  # noqa: E402
+from web.throttle import reset_throttled  # noqa: E402
 
-bp.add_url_rule("/reset", "reset_request", reset.request_link, methods=["GET", "POST"])
+bp.add_url_rule(
+    "/reset", "reset_request", reset_throttled(reset.request_link), methods=["GET", "POST"]
+)
 bp.add_url_rule("/reset/<token>", "reset_password", reset.reset_password, methods=["GET", "POST"])

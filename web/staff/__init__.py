@@ -8,12 +8,14 @@ from flask_login import login_user, logout_user
 
 from web.auth import SessionUser, authenticate, safe_next
 from web.forms import EmptyForm, SignInForm
+from web.throttle import sign_in_throttled
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 WRONG = "Wrong email or password."
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@sign_in_throttled
 def login():
     """Staff sign-in; the same answer for an unknown email and a wrong password."""
     form = SignInForm()
