@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import (
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms.widgets import HiddenInput
 
 MIN_PASSWORD = 10
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -72,3 +80,26 @@ class NewPasswordForm(FlaskForm):
         "Repeat the password",
         validators=[EqualTo("password", "The two passwords are not the same.")],
     )
+
+
+class OpenTicketForm(FlaskForm):
+    help_topic_id = SelectField("What is it about?", coerce=int)
+    subject = StringField(
+        "Subject",
+        validators=[
+            DataRequired("Give the ticket a subject."),
+            Length(max=255, message="Keep the subject under 255 characters."),
+        ],
+    )
+    body = TextAreaField("Describe the issue", validators=[DataRequired("Describe the issue.")])
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField("Your reply", validators=[DataRequired("Write a message first.")])
+    version = IntegerField(widget=HiddenInput())
+
+
+class VersionForm(FlaskForm):
+    """A button that fires an event on the version of the ticket the person saw."""
+
+    version = IntegerField(widget=HiddenInput())

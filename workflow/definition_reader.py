@@ -86,6 +86,11 @@ def read_states(r: Reader, raw: Any) -> dict[str, StateDef]:
             spec.get("final") is True,
             str(spec.get("description") or ""),
             read_sla(r, spec.get("sla"), path, where),
+            str(
+                spec.get("customer_label")
+                or spec.get("label")
+                or sid.replace("_", " ").capitalize()
+            ),
         )
     initials = [s.id for s in out.values() if s.initial]
     if not initials:

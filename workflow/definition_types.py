@@ -18,7 +18,16 @@ MAX_STATES = 200
 MAX_TRANSITIONS = 2000
 
 TOP_KEYS = {"workflow", "label", "description", "states", "events"}
-STATE_KEYS = {"label", "colour", "color", "initial", "final", "description", "sla"}
+STATE_KEYS = {
+    "label",
+    "customer_label",
+    "colour",
+    "color",
+    "initial",
+    "final",
+    "description",
+    "sla",
+}
 EVENT_KEYS = {
     "label",
     "description",
@@ -58,6 +67,8 @@ class StateDef:
     final: bool
     description: str
     sla: Mapping[str, str]
+    customer_label: str = ""
+    """How the Support Center names the state to the customer (defaults to `label`)."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def login():
         user = authenticate(form.email.data, form.password.data, staff=False)
         if user is not None:
             login_user(SessionUser(user))
-            return redirect(safe_next(url_for("public.index")))
+            return redirect(safe_next(url_for("portal.tickets")))
         form.password.errors.append(WRONG)
     status = 422 if form.is_submitted() else 200
     return render_template("portal/login.html", form=form), status
@@ -58,7 +58,7 @@ def register():
             db.session.commit()
             login_user(SessionUser(user))
             flash("Welcome! Your account is ready.")
-            return redirect(url_for("public.index"))
+            return redirect(url_for("portal.tickets"))
     status = 422 if form.is_submitted() else 200
     return render_template("portal/register.html", form=form), status
 
@@ -81,3 +81,13 @@ bp.add_url_rule(
     "/reset", "reset_request", reset_throttled(reset.request_link), methods=["GET", "POST"]
 )
 bp.add_url_rule("/reset/<token>", "reset_password", reset.reset_password, methods=["GET", "POST"])
+
+# The customer's tickets.
+from web.portal import tickets  # noqa: E402
+
+bp.add_url_rule("/tickets", "tickets", tickets.my_tickets)
+bp.add_url_rule("/tickets/new", "open_ticket", tickets.open_ticket, methods=["GET", "POST"])
+bp.add_url_rule("/tickets/<int:number>", "ticket", tickets.ticket)
+bp.add_url_rule("/tickets/<int:number>/reply", "reply", tickets.reply, methods=["POST"])
+bp.add_url_rule("/tickets/<int:number>/confirm", "confirm", tickets.confirm, methods=["POST"])
+bp.add_url_rule("/tickets/<int:number>/reopen", "reopen", tickets.reopen, methods=["POST"])

@@ -1,0 +1,154 @@
+"""The Support Center's ticket pages: open a ticket, list mine, read the thread (never the
+internal notes), reply, and confirm or reject a resolution.
+
+Every query is scoped to the signed-in customer, so another person's ticket is a 404; every
+change goes through one service call, which checks the version the person saw.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from web.auth import end_user_required
+from web.extensions import db
+from web.forms import OpenTicketForm, ReplyForm, VersionForm
+from workflow import services
+from workflow.loading import compiled_version
+from workflow.models import EntryKind, HelpTopic, ThreadEntry, Ticket, User
+
+PUBLIC_KINDS = (EntryKind.CUSTOMER_MESSAGE, EntryKind.PUBLIC_REPLY)
+PAGE_SIZE = 50
+
+
+def _mine(number: int) -> Ticket:
+    ticket = db.session.scalar(
+        select(Ticket).where(Ticket.number == number, Ticket.requester_id == current_user.user.id)
+    )
+    if ticket is None:
+        abort(404, "There is no such ticket among yours.")
+    return ticket
+
+
+def _labels(ticket: Ticket) -> dict[str, str]:
+    definition = compiled_version(db.session, ticket.workflow_version_id).definition
+    return {s.id: s.customer_label for s in definition.states.values()}
+
+
+@end_user_required
+def my_tickets():
+    """My tickets, most recently active first, with their states in customer words."""
+    tickets = db.session.scalars(
+        select(Ticket)
+        .where(Ticket.requester_id == current_user.user.id)
+        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+        .limit(PAGE_SIZE)
+    ).all()
+    labels: dict[int, dict[str, str]] = {}
+    for t in tickets:
+        labels.setdefault(t.workflow_version_id, _labels(t))
+    return render_template("portal/tickets.html", tickets=tickets, labels=labels)
+
+
+@end_user_required
+def open_ticket():
+    """Open a ticket: the help topic decides department, priority, SLA plan and workflow."""
+    form = OpenTicketForm()
+    topics = db.session.scalars(
+        select(HelpTopic).where(HelpTopic.is_active).order_by(HelpTopic.name)
+    ).all()
+    form.help_topic_id.choices = [(t.id, t.name) for t in topics]
+    if form.validate_on_submit():
+        actor = current_user.actor
+        outcome = services.open_ticket(
+            db.session,
+            requester_id=actor.id,
+            help_topic_id=form.help_topic_id.data,
+            subject=form.subject.data,
+            body=form.body.data,
+            actor=actor,
+            now=datetime.now(UTC),
+        )
+        flash(f"Ticket #{outcome.ticket.number} is open. We will answer here and by mail.")
+        return redirect(url_for("portal.ticket", number=outcome.ticket.number))
+    status = 422 if form.is_submitted() else 200
+    return render_template("portal/open_ticket.html", form=form), status
+
+
+@end_user_required
+def ticket(number: int):
+    """One of my tickets: the public thread and what I can do now."""
+    t = _mine(number)
+    entries = db.session.execute(
+        select(ThreadEntry, User.name)
+        .join(User, User.id == ThreadEntry.author_id, isouter=True)
+        .where(ThreadEntry.ticket_id == t.id, ThreadEntry.kind.in_(PUBLIC_KINDS))
+        .order_by(ThreadEntry.id)
+    ).all()
+    allowed = {
+        d.event
+        for d in services.explain(db.session, t, current_user.actor, datetime.now(UTC))
+        if d.allowed
+    }
+    return render_template(
+        "portal/ticket.html",
+        ticket=t,
+        entries=entries,
+        labels=_labels(t),
+        reply=ReplyForm(version=t.version),
+        button=VersionForm(version=t.version),
+        allowed=allowed,
+    )
+
+
+@end_user_required
+def reply(number: int):
+    """Reply on the thread; the workflow decides whether it moves the ticket."""
+    t = _mine(number)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(url_for("portal.ticket", number=number)), 303
+    outcome = services.reply(
+        db.session,
+        t.id,
+        current_user.actor,
+        datetime.now(UTC),
+        form.body.data,
+        expected_version=form.version.data,
+    )
+    if outcome.ticket.id != t.id:
+        flash(f"This ticket was closed, so your message opened ticket #{outcome.ticket.number}.")
+    return redirect(url_for("portal.ticket", number=outcome.ticket.number), 303)
+
+
+def _fire(number: int, event: str, message: str):
+    t = _mine(number)
+    form = VersionForm()
+    if not form.validate_on_submit():
+        abort(400, "The form was incomplete; reload the page and try again.")
+    services.apply_event(
+        db.session,
+        t.id,
+        event,
+        current_user.actor,
+        datetime.now(UTC),
+        expected_version=form.version.data,
+    )
+    flash(message)
+    return redirect(url_for("portal.ticket", number=number), 303)
+
+
+@end_user_required
+def confirm(number: int):
+    """ "Yes, my issue is resolved": the agent may now close the ticket."""
+    return _fire(number, "confirm", "Thank you for confirming. We will close the ticket.")
+
+
+@end_user_required
+def reopen(number: int):
+    """ "It is still a problem": the ticket goes back to the agent."""
+    return _fire(number, "reopen", "We reopened the ticket and will look at it again.")
