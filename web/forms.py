@@ -7,6 +7,8 @@ from wtforms import (
     EmailField,
     IntegerField,
     PasswordField,
+    RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -102,4 +104,19 @@ class ReplyForm(FlaskForm):
 class VersionForm(FlaskForm):
     """A button that fires an event on the version of the ticket the person saw."""
 
+    version = IntegerField(widget=HiddenInput())
+
+
+class ComposerForm(FlaskForm):
+    """Reply to the customer or add an internal note: one composer, two modes."""
+
+    mode = RadioField(
+        "Send as",
+        choices=[
+            SelectChoice("reply", "Reply to the customer"),
+            SelectChoice("note", "Internal note (staff only)"),
+        ],
+        default="reply",
+    )
+    body = TextAreaField("Message", validators=[DataRequired("Write the message first.")])
     version = IntegerField(widget=HiddenInput())

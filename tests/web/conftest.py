@@ -58,7 +58,7 @@ def redis_url():
 
 @pytest.fixture
 def app(engine, world, redis_url):
-    for user in (world.customer, world.agent, world.admin, world.ops):
+    for user in (world.customer, world.agent, world.colleague, world.admin, world.ops):
         user.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     world.session.commit()
     config = Config(

@@ -176,8 +176,8 @@ def test_an_unknown_state_key_is_refused():
     """A misspelt `colour_hex` would otherwise be ignored and the admin left wondering."""
     doc = edit(MINI, "    label: Working\n", "    label: Working\n    colour_hex: '#ffffff'\n")
     assert only_problem(doc) == Problem(
-        "unknown key 'colour_hex' (allowed here: color, colour, description, final, initial, "
-        "label, sla).", line_of(doc, "colour_hex"), "state 'working'")
+        "unknown key 'colour_hex' (allowed here: color, colour, customer_label, description, "
+        "final, initial, label, sla).", line_of(doc, "colour_hex"), "state 'working'")
 
 
 def test_an_unknown_event_key_is_refused():

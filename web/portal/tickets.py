@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from web.auth import end_user_required
 from web.extensions import db
@@ -60,7 +61,7 @@ def open_ticket():
     topics = db.session.scalars(
         select(HelpTopic).where(HelpTopic.is_active).order_by(HelpTopic.name)
     ).all()
-    form.help_topic_id.choices = [(t.id, t.name) for t in topics]
+    form.help_topic_id.choices = [SelectChoice(t.id, t.name) for t in topics]
     if form.validate_on_submit():
         actor = current_user.actor
         outcome = services.open_ticket(

@@ -37,3 +37,13 @@ def logout():
         logout_user()
         flash("You are signed out.")
     return redirect(url_for("staff.login"))
+
+
+# The ticket page (its own module, registered on this blueprint).
+from web.staff import ticket_page  # noqa: E402
+
+bp.add_url_rule("/tickets/<int:number>", "ticket", ticket_page.ticket_page)
+bp.add_url_rule(
+    "/tickets/<int:number>/events/<event>", "fire_event", ticket_page.fire_event, methods=["POST"]
+)
+bp.add_url_rule("/tickets/<int:number>/compose", "compose", ticket_page.compose, methods=["POST"])
