@@ -218,8 +218,10 @@ def test_run_serves_the_app_with_gunicorn_and_gevent(sqlite_url, tmp_path):
             "--workers",
             "1",
         ],
-        env={**{k: v for k, v in __import__("os").environ.items() if k != "REDIS_URL"},
-             "DATABASE_URL": sqlite_url},
+        env={
+            **{k: v for k, v in __import__("os").environ.items() if k != "REDIS_URL"},
+            "DATABASE_URL": sqlite_url,
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -24,11 +24,11 @@ def test_sign_in_ignores_an_offsite_next(browser, world):
         "/staff/login?next=https://evil.example/x",
         {"email": world.agent.email, "password": PASSWORD},
     )
-    assert answer.headers["Location"] == "/"
+    assert answer.headers["Location"] == "/staff"
     answer = browser.post(
         "/staff/login?next=//evil.example/x", {"email": world.agent.email, "password": PASSWORD}
     )
-    assert answer.headers["Location"] == "/"
+    assert answer.headers["Location"] == "/staff"
 
 
 def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(browser, world):

@@ -23,7 +23,7 @@ def login():
         user = authenticate(form.email.data, form.password.data, staff=True)
         if user is not None:
             login_user(SessionUser(user))
-            return redirect(safe_next(url_for("public.index")))
+            return redirect(safe_next(url_for("staff.dashboard")))
         form.password.errors.append(WRONG)
     status = 422 if form.is_submitted() else 200
     return render_template("staff/login.html", form=form), status
@@ -47,3 +47,8 @@ bp.add_url_rule(
     "/tickets/<int:number>/events/<event>", "fire_event", ticket_page.fire_event, methods=["POST"]
 )
 bp.add_url_rule("/tickets/<int:number>/compose", "compose", ticket_page.compose, methods=["POST"])
+
+# The dashboard's queues.
+from web.staff import dashboard  # noqa: E402
+
+bp.add_url_rule("", "dashboard", dashboard.dashboard)
