@@ -25,22 +25,9 @@ class SignInForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
 
 
-class RegisterForm(FlaskForm):
-    name = StringField(
-        "Your name",
-        validators=[
-            DataRequired("Tell us your name."),
-            Length(max=120, message="Keep the name under 120 characters."),
-        ],
-    )
-    email = EmailField(
-        "Email",
-        validators=[
-            DataRequired("Enter your email address."),
-            Regexp(EMAIL, message="That does not look like an email address."),
-            Length(max=254, message="That email address is too long."),
-        ],
-    )
+class NewPasswordForm(FlaskForm):
+    """A new password, typed twice (registration and password reset)."""
+
     password = PasswordField(
         "Password",
         validators=[
@@ -58,30 +45,30 @@ class RegisterForm(FlaskForm):
     )
 
 
+class RegisterForm(NewPasswordForm):
+    name = StringField(
+        "Your name",
+        validators=[
+            DataRequired("Tell us your name."),
+            Length(max=120, message="Keep the name under 120 characters."),
+        ],
+    )
+    email = EmailField(
+        "Email",
+        validators=[
+            DataRequired("Enter your email address."),
+            Regexp(EMAIL, message="That does not look like an email address."),
+            Length(max=254, message="That email address is too long."),
+        ],
+    )
+
+
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons that change state (sign out)."""
 
 
 class ResetRequestForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired("Enter your email address.")])
-
-
-class NewPasswordForm(FlaskForm):
-    password = PasswordField(
-        "New password",
-        validators=[
-            DataRequired("Choose a password."),
-            Length(
-                min=MIN_PASSWORD,
-                max=200,
-                message=f"Choose a password of at least {MIN_PASSWORD} characters.",
-            ),
-        ],
-    )
-    confirm = PasswordField(
-        "Repeat the password",
-        validators=[EqualTo("password", "The two passwords are not the same.")],
-    )
 
 
 class OpenTicketForm(FlaskForm):

@@ -6,33 +6,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_login import login_user, logout_user
+from flask_login import login_user
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from web.auth import SessionUser, authenticate, safe_next
+from web.auth import SessionUser
 from web.extensions import db
-from web.forms import EmptyForm, RegisterForm, SignInForm
+from web.forms import RegisterForm
+from web.signin import sign_in, sign_out
 from web.throttle import sign_in_throttled
 from workflow.models import Role, User
 
 bp = Blueprint("portal", __name__)
-WRONG = "Wrong email or password."
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @sign_in_throttled
 def login():
-    """Customer sign-in; the same answer for an unknown email and a wrong password."""
-    form = SignInForm()
-    if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data, staff=False)
-        if user is not None:
-            login_user(SessionUser(user))
-            return redirect(safe_next(url_for("portal.tickets")))
-        form.password.errors.append(WRONG)
-    status = 422 if form.is_submitted() else 200
-    return render_template("portal/login.html", form=form), status
+    """Customer sign-in."""
+    return sign_in(staff=False, template="portal/login.html", landing="portal.tickets")
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -65,12 +57,8 @@ def register():
 
 @bp.post("/logout")
 def logout():
-    """Sign out (a POST with the CSRF token, so no other site can sign anyone out)."""
-    form = EmptyForm()
-    if form.validate_on_submit():
-        logout_user()
-        flash("You are signed out.")
-    return redirect(url_for("portal.login"))
+    """Customer sign-out."""
+    return sign_out("portal.login")
 
 
 # Forgotten passwords (its own module, registered on this blueprint).

@@ -3,40 +3,25 @@ lands here with its own modules."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_login import login_user, logout_user
+from flask import Blueprint
 
-from web.auth import SessionUser, authenticate, safe_next
-from web.forms import EmptyForm, SignInForm
+from web.signin import sign_in, sign_out
 from web.throttle import sign_in_throttled
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-WRONG = "Wrong email or password."
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @sign_in_throttled
 def login():
-    """Staff sign-in; the same answer for an unknown email and a wrong password."""
-    form = SignInForm()
-    if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data, staff=True)
-        if user is not None:
-            login_user(SessionUser(user))
-            return redirect(safe_next(url_for("staff.dashboard")))
-        form.password.errors.append(WRONG)
-    status = 422 if form.is_submitted() else 200
-    return render_template("staff/login.html", form=form), status
+    """Staff sign-in."""
+    return sign_in(staff=True, template="staff/login.html", landing="staff.dashboard")
 
 
 @bp.post("/logout")
 def logout():
-    """Sign out (a POST with the CSRF token, so no other site can sign anyone out)."""
-    form = EmptyForm()
-    if form.validate_on_submit():
-        logout_user()
-        flash("You are signed out.")
-    return redirect(url_for("staff.login"))
+    """Staff sign-out."""
+    return sign_out("staff.login")
 
 
 # The ticket page (its own module, registered on this blueprint).
