@@ -119,7 +119,8 @@ def test_a_page_makes_the_same_few_queries_however_many_rows(app, browser, staff
     open_many(world, 20)
     many = queries_for_open_queue()
     assert few == many
-    assert many <= 3 + len(queues.QUEUES) + 2  # session user, rows, counts, workflow lookup
+    # session user, rows, one count per queue, workflow lookup, four filter option lists
+    assert many <= 3 + len(queues.QUEUES) + 2 + 4
 
 
 def test_counts_are_capped_instead_of_scanning(browser, staffed, monkeypatch):
@@ -140,3 +141,30 @@ def test_bad_queue_names_and_broken_page_links_are_clear_errors(browser, staffed
 def test_customers_are_kept_out(browser, staffed):
     browser.sign_in(staffed.customer.email, staff=False)
     assert browser.get("/staff").status_code == 403
+
+
+def test_filters_and_search_narrow_the_queue_and_its_counts(browser, staffed):
+    world = staffed
+    printer, vpn, urgent = (
+        world.open(subject=s) for s in ("Printer jams", "VPN 100% broken_now", "Server room is hot")
+    )
+    set_urgency(world, urgent, 4, None)
+    other = world.open(subject="Printer toner", customer=world.other_customer)
+    browser.sign_in(world.agent.email)
+    assert numbers(browser.get("/staff?queue=open&q=printer")) == [printer.number, other.number]
+    assert numbers(browser.get(f"/staff?queue=open&q=%23{vpn.number}")) == [vpn.number]
+    assert numbers(browser.get("/staff?queue=open&q=100%25")) == [vpn.number]  # % is literal
+    assert numbers(browser.get("/staff?queue=open&q=OSCAR@example.com")) == [other.number]
+    page = browser.get("/staff?queue=open&priority_id=4")
+    assert numbers(page) == [urgent.number]
+    assert re.search(r"All open <span class=\"count\">1</span>", page.get_data(as_text=True))
+    assert (
+        numbers(browser.get(f"/staff?queue=open&department_id={world.other_department.id}")) == []
+    )
+
+
+def test_a_malformed_filter_is_a_clear_400(browser, staffed):
+    browser.sign_in(staffed.agent.email)
+    answer = browser.get("/staff?queue=open&priority_id=urgent")
+    assert answer.status_code == 400
+    assert "must be chosen from the list" in answer.get_data(as_text=True)

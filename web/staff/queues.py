@@ -50,6 +50,48 @@ QUEUES = (
 QUEUE_KEYS = {q.key for q in QUEUES}
 
 
+@dataclass(frozen=True)
+class Filters:
+    """Narrowing of every queue: by field, and a search by number, subject or requester
+    email. Subject search is a substring match (a trigram index is the next step for it)."""
+
+    department_id: int | None = None
+    help_topic_id: int | None = None
+    priority_id: int | None = None
+    state: str | None = None
+    assignee_id: int | None = None
+    q: str = ""
+
+    def where(self, requester: Any) -> list[Any]:
+        clauses = [
+            column == value
+            for column, value in (
+                (Ticket.department_id, self.department_id),
+                (Ticket.help_topic_id, self.help_topic_id),
+                (Ticket.priority_id, self.priority_id),
+                (Ticket.state, self.state),
+                (Ticket.assignee_id, self.assignee_id),
+            )
+            if value is not None
+        ]
+        text = self.q.strip()
+        if text.lstrip("#").isdigit():
+            clauses.append(Ticket.number == int(text.lstrip("#")))
+        elif "@" in text:
+            clauses.append(func.lower(requester.email) == text.lower())
+        elif text:
+            clauses.append(Ticket.subject.ilike(f"%{_escape_like(text)}%", escape="\\"))
+        return clauses
+
+    def args(self) -> dict[str, Any]:
+        """The non-empty filters, for links that keep them."""
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _scope(user: User) -> Any:
     """Agents see their departments' tickets and their own; admins and ops see all."""
     if user.role != Role.AGENT:
@@ -79,7 +121,13 @@ def _due_key() -> Any:
     return func.coalesce(Ticket.next_due_at, literal(FAR_FUTURE, UtcDateTime()))
 
 
-def rows(session: Session, user: User, queue: str, after: tuple | None = None) -> list[Any]:
+def rows(
+    session: Session,
+    user: User,
+    queue: str,
+    after: tuple | None = None,
+    filters: Filters | None = None,
+) -> list[Any]:
     """One page of the queue, most urgent first; `after` is the last row's sort key."""
     assignee = aliased(User)
     requester = aliased(User)
@@ -98,7 +146,7 @@ def rows(session: Session, user: User, queue: str, after: tuple | None = None) -
         .outerjoin(assignee, assignee.id == Ticket.assignee_id)
         .outerjoin(Team, Team.id == Ticket.team_id)
         .outerjoin(SlaPlan, SlaPlan.id == Ticket.sla_plan_id)
-        .where(_scope(user), _filter(queue, user))
+        .where(_scope(user), _filter(queue, user), *(filters or Filters()).where(requester))
         .order_by(Ticket.priority_id.desc(), _due_key(), Ticket.id)
         .limit(PAGE_SIZE)
     )
@@ -118,13 +166,16 @@ def rows(session: Session, user: User, queue: str, after: tuple | None = None) -
     return session.execute(query).all()
 
 
-def counts(session: Session, user: User) -> dict[str, str]:
+def counts(session: Session, user: User, filters: Filters | None = None) -> dict[str, str]:
     """Each queue's size, capped: past COUNT_CAP a count would scan, so it says "10,000+"."""
     out = {}
+    requester = aliased(User)
+    narrowing = (filters or Filters()).where(requester)
     for q in QUEUES:
-        capped = (
-            select(Ticket.id).where(_scope(user), _filter(q.key, user)).limit(COUNT_CAP + 1)
-        ).subquery()
+        query = select(Ticket.id).where(_scope(user), _filter(q.key, user), *narrowing)
+        if filters is not None and filters.q and "@" in filters.q:
+            query = query.join(requester, requester.id == Ticket.requester_id)
+        capped = query.limit(COUNT_CAP + 1).subquery()
         n = session.scalar(select(func.count()).select_from(capped))
         out[q.key] = f"{COUNT_CAP:,}+" if n > COUNT_CAP else f"{n:,}"
     return out
