@@ -107,3 +107,19 @@ class ComposerForm(FlaskForm):
     )
     body = TextAreaField("Message", validators=[DataRequired("Write the message first.")])
     version = IntegerField(widget=HiddenInput())
+
+
+class IntakeForm(FlaskForm):
+    """An agent opens a ticket for a customer (phone or walk-in)."""
+
+    email = EmailField("Customer's email", validators=[DataRequired("Enter the customer's email.")])
+    name = StringField("Customer's name (for a new customer)")
+    help_topic_id = SelectField("Help topic", coerce=int)
+    subject = StringField(
+        "Subject",
+        validators=[
+            DataRequired("Give the ticket a subject."),
+            Length(max=255, message="Keep the subject under 255 characters."),
+        ],
+    )
+    body = TextAreaField("What the customer said", validators=[DataRequired("Describe the issue.")])

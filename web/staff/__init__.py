@@ -37,3 +37,10 @@ bp.add_url_rule("/tickets/<int:number>/compose", "compose", ticket_page.compose,
 from web.staff import dashboard  # noqa: E402
 
 bp.add_url_rule("", "dashboard", dashboard.dashboard)
+
+# Intake on a customer's behalf.
+from web.staff import intake  # noqa: E402
+
+bp.add_url_rule(
+    "/tickets/new", "open_for_customer", intake.open_for_customer, methods=["GET", "POST"]
+)
