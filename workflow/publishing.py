@@ -78,9 +78,15 @@ def add_version(session: Session, source: str, actor: Actor, now: datetime) -> W
     return version
 
 
+def _definition(session: Session, version: WorkflowVersion) -> wfdef.Definition:
+    """The version's definition from the per-process cache: one publish reads it in several
+    steps, and parsing and validating it each time would be work done four times."""
+    return compiled_version(session, version.id, version.checksum).definition
+
+
 def removed_states_in_use(session: Session, version: WorkflowVersion) -> dict[str, int]:
     """Live tickets of the workflow sitting in states this version does not have: state -> count."""
-    definition = wfdef.parse(version.source)
+    definition = _definition(session, version)
     rows = session.execute(
         select(Ticket.state, func.count())
         .join(WorkflowVersion, Ticket.workflow_version_id == WorkflowVersion.id)
@@ -112,7 +118,7 @@ def publish(
         raise NotFound(f"There is no workflow version {version_id}.")
     if version.status == VersionStatus.PUBLISHED:
         raise PublishRefused(f"Version {version.number} is already published.")
-    definition = wfdef.parse(version.source)
+    definition = _definition(session, version)
     mapping = dict(state_mapping or {})
     for old, new in mapping.items():
         if new not in definition.states:
@@ -166,7 +172,7 @@ def _move_live_tickets(
         else Ticket.state
     )
     note = f"Moved to version {version.number} of the workflow."
-    definition = wfdef.parse(version.source)
+    definition = _definition(session, version)
     reclock = _tickets_whose_clocks_change(session, live, version, mapping)
     session.execute(
         insert(TransitionLog).from_select(
@@ -225,7 +231,7 @@ def _tickets_whose_clocks_change(
     """Live tickets whose SLA behaviour differs after the move (mapped to another state, or
     their state runs, pauses or stops clocks differently in the new version). Only these
     need their clocks recomputed, one by one; everything else moves set-based."""
-    new = wfdef.parse(version.source)
+    new = _definition(session, version)
     pairs = session.execute(
         select(Ticket.workflow_version_id, Ticket.state, WorkflowVersion.checksum)
         .join(WorkflowVersion, Ticket.workflow_version_id == WorkflowVersion.id)
