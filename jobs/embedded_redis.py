@@ -37,7 +37,7 @@ class EmbeddedRedis:
                 self.process.kill()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -45,7 +45,7 @@ def _free_port() -> int:
 
 def start(port: int | None = None) -> EmbeddedRedis:
     """Start the server on `port` (a free one by default) and wait until it answers PING."""
-    port = port or _free_port()
+    port = port or free_port()
     process = subprocess.Popen([sys.executable, "-m", "jobs.embedded_redis", "--port", str(port)])
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:

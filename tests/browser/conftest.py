@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 from playwright.sync_api import sync_playwright
+
+from tests.serving import start_server, wait_healthy
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
@@ -39,37 +37,14 @@ def browser_engine():
 @pytest.fixture
 def live_server(engine, world):
     """The app served the way production serves it, on a free port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env["DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
-    if os.environ.get("REDIS_URL"):
-        env["REDIS_URL"] = os.environ["REDIS_URL"]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from web.cli import main; main()",
-            "run",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env=env,
+    server, url = start_server(
+        engine.url.render_as_string(hide_password=False),
+        os.environ.get("REDIS_URL"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(80):
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.25)
-        else:
+        if wait_healthy(url) is None:
             pytest.fail("The server did not start.")
         yield url
     finally:

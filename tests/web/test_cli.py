@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
+from tests.serving import start_server, wait_healthy
 from web.cli import cli
 from workflow.db import sqlalchemy_url
 from workflow.models import Base, Priority, SlaPlan, User, Workflow, WorkflowVersion
@@ -196,45 +198,13 @@ def test_seed_demo_builds_a_help_desk_with_tickets_in_many_states(sqlite_url):
     assert logged == 6 + 9  # six openings, nine transitions
 
 
-def test_run_serves_the_app_with_gunicorn_and_gevent(sqlite_url, tmp_path):
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
+def test_run_serves_the_app_with_gunicorn_and_gevent(sqlite_url):
     assert run("db", "upgrade", url=sqlite_url).exit_code == 0
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from web.cli import main; main()",
-            "run",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env={
-            **{k: v for k, v in __import__("os").environ.items() if k != "REDIS_URL"},
-            "DATABASE_URL": sqlite_url,
-        },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    server, url = start_server(
+        sqlite_url, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
-        body = None
-        for _ in range(60):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    body = r.read().decode()
-                    break
-            except OSError:
-                time.sleep(0.25)
+        body = wait_healthy(url)
         assert body is not None and '"status":"ok"' in body
     finally:
         server.terminate()

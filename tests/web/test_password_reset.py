@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import socket
 from email import message_from_bytes
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from jobs.embedded_redis import free_port
 from tests.web.conftest import PASSWORD
 
 LINK = re.compile(r"http://localhost(/reset/\S+)")
@@ -28,9 +28,7 @@ class Inbox:
 
 @pytest.fixture
 def inbox(app):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     box = Inbox()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
@@ -84,9 +82,7 @@ def test_a_forged_link_is_refused(browser):
 
 
 def test_a_mail_server_that_is_down_does_not_break_the_page(app, browser, world):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = free_port()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port)
     answer = ask_for_link(browser, world.customer.email)
     assert answer.status_code == 302  # the same answer; the failure is logged for ops

@@ -45,20 +45,28 @@ def needs_postgres(engine: Engine) -> None:
     """The guarantees are PostgreSQL's: on anything else the test fails (in its body, so it
     reads as a failure, not a setup error), and never skips into a green run."""
     if engine.dialect.name != "postgresql":
-        pytest.fail("tests/workflow/test_concurrency.py needs PostgreSQL (row locks, READ "
-                    f"COMMITTED re-checks); TEST_DATABASE_URL points at {engine.dialect.name}. "
-                    "Run it against postgresql://... instead of skipping it.", pytrace=False)
+        pytest.fail(
+            "tests/workflow/test_concurrency.py needs PostgreSQL (row locks, READ "
+            f"COMMITTED re-checks); TEST_DATABASE_URL points at {engine.dialect.name}. "
+            "Run it against postgresql://... instead of skipping it.",
+            pytrace=False,
+        )
 
 
 @pytest.fixture
-def sessions(engine: Engine, session_factory: sessionmaker[Session]
-             ) -> Iterator[Callable[[], Session]]:
+def sessions(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> Iterator[Callable[[], Session]]:
     """Sessions from `session_factory`, bound to an engine whose pool holds every racer.
 
     The shared engine's pool (5 + 10 overflow) would park five of twenty threads waiting for
     a connection, so they would arrive after the race instead of in it."""
-    wide = make_engine(engine.url.render_as_string(hide_password=False),
-                       pool_size=THREADS + 2, max_overflow=0, pool_timeout=TIMEOUT)
+    wide = make_engine(
+        engine.url.render_as_string(hide_password=False),
+        pool_size=THREADS + 2,
+        max_overflow=0,
+        pool_timeout=TIMEOUT,
+    )
     yield lambda: session_factory(bind=wide)
     wide.dispose()
 
@@ -79,9 +87,11 @@ class Result:
 Call = Callable[[Session], services.Outcome]
 
 
-def race(sessions: Callable[[], Session], calls: list[tuple[Actor, Call]],
-         gate: Callable[[list[threading.Thread], list[int]], None] | None = None
-         ) -> list[Result]:
+def race(
+    sessions: Callable[[], Session],
+    calls: list[tuple[Actor, Call]],
+    gate: Callable[[list[threading.Thread], list[int]], None] | None = None,
+) -> list[Result]:
     """Run each call in its own thread and session, released together by a Barrier.
 
     `gate`, if given, runs on the main thread once all threads are started, with the
@@ -100,8 +110,10 @@ def race(sessions: Callable[[], Session], calls: list[tuple[Actor, Call]],
         except BaseException as exc:  # reported by the test, never lost in the thread
             results[i].error = exc
 
-    threads = [threading.Thread(target=run, args=(i, call), name=f"racer-{i}")
-               for i, (_, call) in enumerate(calls)]
+    threads = [
+        threading.Thread(target=run, args=(i, call), name=f"racer-{i}")
+        for i, (_, call) in enumerate(calls)
+    ]
     for thread in threads:
         thread.start()
     try:
@@ -126,19 +138,23 @@ class held_row:  # noqa: N801 - used like a function: `gate=held_row(engine, tic
     def __init__(self, engine: Engine, ticket_id: int):
         self.engine, self.ticket_id = engine, ticket_id
         self.locker = engine.connect()
-        self.locker.execute(text("SELECT id FROM tickets WHERE id = :id FOR UPDATE"),
-                            {"id": ticket_id})
+        self.locker.execute(
+            text("SELECT id FROM tickets WHERE id = :id FOR UPDATE"), {"id": ticket_id}
+        )
 
     def __call__(self, threads: list[threading.Thread], pids: list[int]) -> None:
         try:
-            with self.engine.connect().execution_options(
-                    isolation_level="AUTOCOMMIT") as watcher:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
                 deadline = time.monotonic() + TIMEOUT
                 waiting = 0
                 while time.monotonic() < deadline and any(t.is_alive() for t in threads):
-                    waiting = watcher.scalar(text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids) "
-                        "AND wait_event_type = 'Lock'"), {"pids": pids})
+                    waiting = watcher.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids) "
+                            "AND wait_event_type = 'Lock'"
+                        ),
+                        {"pids": pids},
+                    )
                     if waiting == len(threads):
                         break
                     time.sleep(0.01)
@@ -146,26 +162,34 @@ class held_row:  # noqa: N801 - used like a function: `gate=held_row(engine, tic
             self.locker.rollback()
             self.locker.close()
         assert waiting == len(threads), (
-            f"only {waiting} of {len(threads)} racers reached the row lock")
+            f"only {waiting} of {len(threads)} racers reached the row lock"
+        )
 
 
 def claim(actor: Actor, ticket_id: int, world: World, expected: int | None) -> Call:
-    return lambda s: services.apply_event(s, ticket_id, "claim", actor, world.now,
-                                          expected_version=expected)
+    return lambda s: services.apply_event(
+        s, ticket_id, "claim", actor, world.now, expected_version=expected
+    )
 
 
 def agents(world: World, n: int) -> list[Actor]:
     """`n` fresh agents, committed so every racer's session sees them."""
-    users = [make_user(world.session, f"racer{i}@example.com", f"Racer {i}", Role.AGENT,
-                       world.now) for i in range(n)]
+    users = [
+        make_user(world.session, f"racer{i}@example.com", f"Racer {i}", Role.AGENT, world.now)
+        for i in range(n)
+    ]
     world.session.commit()
     return [world.actor(u) for u in users]
 
 
 def log_rows(session: Session, ticket_id: int, event: str) -> list[TransitionLog]:
-    return list(session.scalars(select(TransitionLog).where(
-        TransitionLog.ticket_id == ticket_id, TransitionLog.event == event)
-        .order_by(TransitionLog.id)))
+    return list(
+        session.scalars(
+            select(TransitionLog)
+            .where(TransitionLog.ticket_id == ticket_id, TransitionLog.event == event)
+            .order_by(TransitionLog.id)
+        )
+    )
 
 
 def fresh(session: Session, ticket_id: int) -> Ticket:
@@ -182,7 +206,8 @@ def is_write_time_stale(exc: BaseException | None) -> bool:
 
 
 def test_of_twenty_simultaneous_claims_on_the_version_seen_exactly_one_wins(
-        world, sessions, engine):
+    world, sessions, engine
+):
     """All twenty saw version 1. One claim commits; the nineteen others raise StaleTicket,
     some at the read-time check (they read version 2), the rest at the write (they read
     version 1 but the UPDATE ... WHERE version = 1 matched nothing). None is TransitionRejected:
@@ -208,11 +233,15 @@ def test_of_twenty_simultaneous_claims_on_the_version_seen_exactly_one_wins(
     rows = log_rows(world.session, ticket.id, "claim")
     assert len(rows) == before + 1 == 1
     assert (rows[0].actor_id, rows[0].from_state, rows[0].to_state) == (
-        winner.actor.id, "new", "assigned")
+        winner.actor.id,
+        "new",
+        "assigned",
+    )
 
 
 def test_without_an_expected_version_the_version_column_still_lets_one_claim_win(
-        world, sessions, engine):
+    world, sessions, engine
+):
     """No version passed (a script, a job, a form that forgot it). All twenty read the ticket
     while it is new; exactly one UPDATE matches version 1, the other nineteen match nothing
     and raise StaleTicket. No claim replaces another without a trace."""
@@ -220,8 +249,11 @@ def test_without_an_expected_version_the_version_column_still_lets_one_claim_win
     ticket = world.open()
     racers = agents(world, THREADS)
 
-    results = race(sessions, [(a, claim(a, ticket.id, world, expected=None)) for a in racers],
-                   gate=held_row(engine, ticket.id))
+    results = race(
+        sessions,
+        [(a, claim(a, ticket.id, world, expected=None)) for a in racers],
+        gate=held_row(engine, ticket.id),
+    )
 
     winners = [r for r in results if r.won]
     assert len(winners) == 1, [r.error for r in results]
@@ -230,11 +262,13 @@ def test_without_an_expected_version_the_version_column_still_lets_one_claim_win
     after = fresh(world.session, ticket.id)
     assert (after.version, after.assignee_id) == (2, winners[0].actor.id)
     assert [(r.actor_id, r.from_state) for r in log_rows(world.session, ticket.id, "claim")] == [
-        (winners[0].actor.id, "new")]
+        (winners[0].actor.id, "new")
+    ]
 
 
 def test_without_an_expected_version_every_claim_that_wins_is_logged_in_order(
-        world, sessions, engine):
+    world, sessions, engine
+):
     """Left to chance, a racer may read the ticket after another claim committed and claim
     it from `assigned` (allowed: an agent may take a ticket over). That is a second
     transition, not an overwrite: each winner has its own version and its own log row, and
@@ -262,26 +296,43 @@ def test_without_an_expected_version_every_claim_that_wins_is_logged_in_order(
 
 def _claimed(world: World) -> Ticket:
     ticket = world.open()
-    return services.apply_event(world.session, ticket.id, "claim", world.actor(world.agent),
-                                world.now).ticket
+    return services.apply_event(
+        world.session, ticket.id, "claim", world.actor(world.agent), world.now
+    ).ticket
 
 
-def _start_and_transfer(world: World, ticket: Ticket, expected: int | None
-                        ) -> list[tuple[Actor, Call]]:
+def _start_and_transfer(
+    world: World, ticket: Ticket, expected: int | None
+) -> list[tuple[Actor, Call]]:
     agent, colleague = world.actor(world.agent), world.actor(world.colleague)
     later = world.now + timedelta(minutes=5)
     return [
-        (agent, lambda s: services.apply_event(s, ticket.id, "start", agent, later,
-                                               expected_version=expected)),
-        (colleague, lambda s: services.apply_event(
-            s, ticket.id, "transfer", colleague, later, expected_version=expected,
-            note="Needs the Level 2 printer specialists.", team_id=world.level2.id)),
+        (
+            agent,
+            lambda s: services.apply_event(
+                s, ticket.id, "start", agent, later, expected_version=expected
+            ),
+        ),
+        (
+            colleague,
+            lambda s: services.apply_event(
+                s,
+                ticket.id,
+                "transfer",
+                colleague,
+                later,
+                expected_version=expected,
+                note="Needs the Level 2 printer specialists.",
+                team_id=world.level2.id,
+            ),
+        ),
     ]
 
 
 @pytest.mark.parametrize("round_", range(10))
 def test_a_start_and_a_transfer_at_once_never_both_succeed_on_one_version(
-        world, sessions, engine, round_):
+    world, sessions, engine, round_
+):
     """The assignee starts work while a colleague transfers the ticket, both from the page
     they loaded at the same version: one of them wins, the other is told to reload."""
     needs_postgres(engine)
@@ -304,7 +355,8 @@ def test_a_start_and_a_transfer_at_once_never_both_succeed_on_one_version(
 
 
 def test_a_start_and_a_transfer_read_together_without_versions_still_exclude_each_other(
-        world, sessions, engine):
+    world, sessions, engine
+):
     """Both read the ticket as `assigned` to the agent before either writes; the first UPDATE
     wins and the other fails at the write instead of applying its event to a state it never
     saw (a transfer silently undoing a start, or the reverse)."""
@@ -312,15 +364,21 @@ def test_a_start_and_a_transfer_read_together_without_versions_still_exclude_eac
     ticket = _claimed(world)
     seen = ticket.version
 
-    results = race(sessions, _start_and_transfer(world, ticket, expected=None),
-                   gate=held_row(engine, ticket.id))
+    results = race(
+        sessions,
+        _start_and_transfer(world, ticket, expected=None),
+        gate=held_row(engine, ticket.id),
+    )
 
     assert sum(r.won for r in results) == 1, [r.error for r in results]
     [loser] = [r for r in results if not r.won]
     assert is_write_time_stale(loser.error)
     assert fresh(world.session, ticket.id).version == seen + 1
-    assert len(log_rows(world.session, ticket.id, "start")) + len(
-        log_rows(world.session, ticket.id, "transfer")) == 1
+    assert (
+        len(log_rows(world.session, ticket.id, "start"))
+        + len(log_rows(world.session, ticket.id, "transfer"))
+        == 1
+    )
 
 
 def test_a_failed_race_leaves_no_partial_rows(world, sessions, engine):
@@ -329,25 +387,48 @@ def test_a_failed_race_leaves_no_partial_rows(world, sessions, engine):
     ticket = _claimed(world)
     racers = agents(world, 4)
     entries = world.session.scalar(text("SELECT count(*) FROM thread_entries"))
-    race(sessions, [(a, lambda s, a=a: services.apply_event(
-        s, ticket.id, "request_info", a, world.now, reply="Which floor is the printer on?"))
-        for a in racers], gate=held_row(engine, ticket.id))
+    race(
+        sessions,
+        [
+            (
+                a,
+                lambda s, a=a: services.apply_event(
+                    s,
+                    ticket.id,
+                    "request_info",
+                    a,
+                    world.now,
+                    reply="Which floor is the printer on?",
+                ),
+            )
+            for a in racers
+        ],
+        gate=held_row(engine, ticket.id),
+    )
     after = fresh(world.session, ticket.id)
     assert after.version == 3 and after.state == "awaiting_customer"
     assert world.session.scalar(text("SELECT count(*) FROM thread_entries")) == entries + 1
-    assert world.session.scalar(select(func.count()).select_from(TransitionLog).where(
-        TransitionLog.ticket_id == ticket.id, TransitionLog.event == "request_info")) == 1
+    assert (
+        world.session.scalar(
+            select(func.count())
+            .select_from(TransitionLog)
+            .where(TransitionLog.ticket_id == ticket.id, TransitionLog.event == "request_info")
+        )
+        == 1
+    )
 
 
-def test_a_writer_that_loses_the_race_is_told_which_ticket_changed(
-        world, sessions, engine):
+def test_a_writer_that_loses_the_race_is_told_which_ticket_changed(world, sessions, engine):
     """Losing at the write still names the ticket (and the version the loser saw), so the
     person reads "Ticket #100001 was changed by someone else", never "#None"."""
     needs_postgres(engine)
     ticket = world.open()
     racers = agents(world, 2)
-    results = race(sessions, [(a, claim(a, ticket.id, world, expected=None)) for a in racers],
-                   gate=held_row(engine, ticket.id))
+    results = race(
+        sessions,
+        [(a, claim(a, ticket.id, world, expected=None)) for a in racers],
+        gate=held_row(engine, ticket.id),
+    )
     [loser] = [r.error for r in results if r.error is not None]
     assert isinstance(loser, StaleTicket)
     assert "#None" not in str(loser)

@@ -48,13 +48,23 @@ def variant(change: Callable[[dict[str, Any]], None]) -> str:
 
 def _add_hold(doc: dict[str, Any]) -> None:
     doc["states"]["on_hold"] = {
-        "label": "On hold", "colour": "#a855f7",
-        "sla": {"first_response": "run", "next_response": "pause", "resolution": "pause"}}
-    doc["events"]["hold"] = {"label": "Put on hold", "by": ["agent", "admin"],
-                             "from": ["in_progress"], "to": "on_hold",
-                             "guards": ["actor_is_assignee"]}
-    doc["events"]["resume"] = {"label": "Resume", "by": ["agent", "admin"],
-                               "from": ["on_hold"], "to": "in_progress"}
+        "label": "On hold",
+        "colour": "#a855f7",
+        "sla": {"first_response": "run", "next_response": "pause", "resolution": "pause"},
+    }
+    doc["events"]["hold"] = {
+        "label": "Put on hold",
+        "by": ["agent", "admin"],
+        "from": ["in_progress"],
+        "to": "on_hold",
+        "guards": ["actor_is_assignee"],
+    }
+    doc["events"]["resume"] = {
+        "label": "Resume",
+        "by": ["agent", "admin"],
+        "from": ["on_hold"],
+        "to": "in_progress",
+    }
 
 
 def _drop_awaiting_customer(doc: dict[str, Any]) -> None:
@@ -79,21 +89,33 @@ WITHOUT_AWAITING = variant(_drop_awaiting_customer)
 
 
 def support_versions(world: World) -> list[tuple[int, VersionStatus]]:
-    return [tuple(r) for r in world.session.execute(
-        select(WorkflowVersion.number, WorkflowVersion.status).join(Workflow)
-        .where(Workflow.key == "support").order_by(WorkflowVersion.number)).all()]
+    return [
+        tuple(r)
+        for r in world.session.execute(
+            select(WorkflowVersion.number, WorkflowVersion.status)
+            .join(Workflow)
+            .where(Workflow.key == "support")
+            .order_by(WorkflowVersion.number)
+        ).all()
+    ]
 
 
 def published(world: World, key: str = "support") -> WorkflowVersion:
     return world.session.scalars(
-        select(WorkflowVersion).join(Workflow)
-        .where(Workflow.key == key, WorkflowVersion.status == VersionStatus.PUBLISHED)).one()
+        select(WorkflowVersion)
+        .join(Workflow)
+        .where(Workflow.key == key, WorkflowVersion.status == VersionStatus.PUBLISHED)
+    ).one()
 
 
 def upgrade_rows(world: World) -> list[TransitionLog]:
-    return list(world.session.scalars(
-        select(TransitionLog).where(TransitionLog.event == publishing.UPGRADE_EVENT)
-        .order_by(TransitionLog.ticket_id)))
+    return list(
+        world.session.scalars(
+            select(TransitionLog)
+            .where(TransitionLog.event == publishing.UPGRADE_EVENT)
+            .order_by(TransitionLog.ticket_id)
+        )
+    )
 
 
 def ticket_in(world: World, state: str, subject: str | None = None) -> Ticket:
@@ -105,8 +127,11 @@ def ticket_in(world: World, state: str, subject: str | None = None) -> Ticket:
         "new": [],
         "assigned": [("claim", agent, {})],
         "in_progress": [("claim", agent, {}), ("start", agent, {})],
-        "awaiting_customer": [("claim", agent, {}), ("start", agent, {}),
-                              ("request_info", agent, {"reply": "Which floor is the printer on?"})],
+        "awaiting_customer": [
+            ("claim", agent, {}),
+            ("start", agent, {}),
+            ("request_info", agent, {"reply": "Which floor is the printer on?"}),
+        ],
         "closed": [("discard", admin, {"note": "Duplicate of an earlier ticket."})],
     }
     for event, actor, params in steps[state]:
@@ -126,10 +151,12 @@ def add(world: World, source: str) -> WorkflowVersion:
     return version
 
 
-def publish(world: World, version: WorkflowVersion, at: timedelta = timedelta(hours=1),
-            **kw: Any) -> int:
-    moved = publishing.publish(world.session, version.id, world.actor(world.admin),
-                               world.now + at, **kw)
+def publish(
+    world: World, version: WorkflowVersion, at: timedelta = timedelta(hours=1), **kw: Any
+) -> int:
+    moved = publishing.publish(
+        world.session, version.id, world.actor(world.admin), world.now + at, **kw
+    )
     world.session.commit()
     return moved
 
@@ -168,10 +195,13 @@ def test_numbering_is_per_workflow(world):
 
 def test_an_invalid_document_is_not_stored(world):
     with pytest.raises(InvalidDefinition) as caught:
-        publishing.add_version(world.session, RETURNS.replace("to: done", "to: nowhere"),
-                               world.actor(world.admin), world.now)
-    assert [p.message for p in caught.value.problems] == [
-        "`to` names an unknown state 'nowhere'."]
+        publishing.add_version(
+            world.session,
+            RETURNS.replace("to: done", "to: nowhere"),
+            world.actor(world.admin),
+            world.now,
+        )
+    assert [p.message for p in caught.value.problems] == ["`to` names an unknown state 'nowhere'."]
     world.session.rollback()
     assert world.session.scalar(select(func.count()).select_from(WorkflowVersion)) == 1
 
@@ -199,12 +229,17 @@ def test_the_database_refuses_a_second_published_version_of_a_workflow(world):
         world.session.flush()
     world.session.rollback()
     with pytest.raises(IntegrityError):
-        world.session.execute(update(WorkflowVersion).where(WorkflowVersion.id == draft.id)
-                              .values(status=VersionStatus.PUBLISHED))
+        world.session.execute(
+            update(WorkflowVersion)
+            .where(WorkflowVersion.id == draft.id)
+            .values(status=VersionStatus.PUBLISHED)
+        )
     world.session.rollback()
     with pytest.raises(IntegrityError):  # and in plain SQL, bypassing the ORM entirely
-        world.session.execute(text("UPDATE workflow_versions SET status = 'published' "
-                                   "WHERE id = :id"), {"id": draft.id})
+        world.session.execute(
+            text("UPDATE workflow_versions SET status = 'published' WHERE id = :id"),
+            {"id": draft.id},
+        )
     world.session.rollback()
     assert support_versions(world) == [(1, VersionStatus.PUBLISHED), (2, VersionStatus.DRAFT)]
 
@@ -223,8 +258,9 @@ def test_each_ticket_records_the_version_it_runs_on(world):
     v1 = published(world)
     before = world.open("Opened on version 1")
     assert before.workflow_version_id == v1.id
-    opening = world.session.scalars(select(TransitionLog)
-                                    .where(TransitionLog.ticket_id == before.id)).one()
+    opening = world.session.scalars(
+        select(TransitionLog).where(TransitionLog.ticket_id == before.id)
+    ).one()
     assert (opening.event, opening.workflow_version_id) == ("open", v1.id)
     v2 = add(world, UNCHANGED_STATES)
     publish(world, v2)
@@ -237,8 +273,10 @@ def test_publishing_moves_live_tickets_and_logs_one_upgrade_per_ticket(world):
     """Every live ticket moves in the same transaction, keeps its state, gets a new version
     number (a form loaded before the publish is stale) and one `upgrade_workflow` log row."""
     v1 = published(world)
-    live = {state: ticket_in(world, state)
-            for state in ("new", "assigned", "in_progress", "awaiting_customer")}
+    live = {
+        state: ticket_in(world, state)
+        for state in ("new", "assigned", "in_progress", "awaiting_customer")
+    }
     closed = ticket_in(world, "closed")
     seen = {state: (t.version, t.updated_at) for state, t in live.items()}
     closed_before = (closed.version, closed.state, closed.workflow_version_id)
@@ -257,7 +295,8 @@ def test_publishing_moves_live_tickets_and_logs_one_upgrade_per_ticket(world):
     assert closed.workflow_version_id == v1.id
     rows = upgrade_rows(world)
     assert [(r.ticket_id, r.from_state, r.to_state) for r in rows] == sorted(
-        (t.id, state, state) for state, t in live.items())
+        (t.id, state, state) for state, t in live.items()
+    )
     for row in rows:
         assert (row.actor_id, row.actor_role, row.at) == (world.admin.id, "admin", at)
         assert row.workflow_version_id == v2.id
@@ -275,14 +314,17 @@ def test_a_version_removing_a_state_with_live_tickets_is_refused_and_nothing_cha
         publishing.publish(world.session, v2.id, world.actor(world.admin), world.now)
     assert str(caught.value) == (
         "Version 2 removes states that live tickets are in: 'awaiting_customer' (2 live "
-        "tickets). Map each of them to a state of the new version.")
+        "tickets). Map each of them to a state of the new version."
+    )
 
     world.session.rollback()
     assert published(world).id == v1.id
     assert world.session.get(WorkflowVersion, v2.id).status == VersionStatus.DRAFT
     world.session.expire_all()
-    after = {t.id: (t.state, t.version, t.workflow_version_id)
-             for t in world.session.scalars(select(Ticket).where(Ticket.id.in_(before)))}
+    after = {
+        t.id: (t.state, t.version, t.workflow_version_id)
+        for t in world.session.scalars(select(Ticket).where(Ticket.id.in_(before)))
+    }
     assert after == before
     assert upgrade_rows(world) == []
 
@@ -316,7 +358,8 @@ def test_with_a_mapping_tickets_in_a_removed_state_move_to_the_mapped_state(worl
         assert (ticket.state, ticket.workflow_version_id) == ("in_progress", v2.id)
     assert sorted((r.ticket_id, r.from_state, r.to_state) for r in upgrade_rows(world)) == sorted(
         [(t.id, "awaiting_customer", "in_progress") for t in waiting]
-        + [(working.id, "in_progress", "in_progress")])
+        + [(working.id, "in_progress", "in_progress")]
+    )
 
 
 def test_a_mapped_tickets_sla_clocks_follow_its_new_state(world):
@@ -337,10 +380,17 @@ def test_a_mapping_to_a_state_the_new_version_lacks_is_refused(world):
     ticket = ticket_in(world, "awaiting_customer")
     v2 = add(world, WITHOUT_AWAITING)
     with pytest.raises(PublishRefused) as caught:
-        publishing.publish(world.session, v2.id, world.actor(world.admin), world.now,
-                           state_mapping={"awaiting_customer": "waiting_on_customer"})
-    assert str(caught.value) == ("The mapping sends 'awaiting_customer' to "
-                                 "'waiting_on_customer', which version 2 does not have.")
+        publishing.publish(
+            world.session,
+            v2.id,
+            world.actor(world.admin),
+            world.now,
+            state_mapping={"awaiting_customer": "waiting_on_customer"},
+        )
+    assert str(caught.value) == (
+        "The mapping sends 'awaiting_customer' to "
+        "'waiting_on_customer', which version 2 does not have."
+    )
     world.session.rollback()
     assert published(world).number == 1
     assert reload(world, ticket).state == "awaiting_customer"
@@ -373,12 +423,17 @@ def test_rollback_is_publishing_a_copy_of_an_earlier_version(world):
 
     publish(world, v3, at=timedelta(hours=2))
 
-    assert support_versions(world) == [(1, VersionStatus.ARCHIVED), (2, VersionStatus.ARCHIVED),
-                                       (3, VersionStatus.PUBLISHED)]
+    assert support_versions(world) == [
+        (1, VersionStatus.ARCHIVED),
+        (2, VersionStatus.ARCHIVED),
+        (3, VersionStatus.PUBLISHED),
+    ]
     ticket = reload(world, ticket)
     assert ticket.workflow_version_id == v3.id
     assert [(r.workflow_version_id, r.from_state, r.to_state) for r in upgrade_rows(world)] == [
-        (v2.id, "in_progress", "in_progress"), (v3.id, "in_progress", "in_progress")]
+        (v2.id, "in_progress", "in_progress"),
+        (v3.id, "in_progress", "in_progress"),
+    ]
     assert compiled_version(world.session, v3.id) is compiled_version(world.session, v1.id)
 
 
@@ -411,7 +466,8 @@ def test_a_changed_builtin_is_published_as_the_next_version_once(world, tmp_path
     monkeypatch.setattr(publishing, "BUILTIN_DIR", tmp_path)
     system = world.actor(None)
     assert publishing.load_builtin(world.session, system, world.now) == [
-        "published support version 2"]
+        "published support version 2"
+    ]
     world.session.commit()
     assert publishing.load_builtin(world.session, system, world.now) == []
     assert support_versions(world) == [(1, VersionStatus.ARCHIVED), (2, VersionStatus.PUBLISHED)]
@@ -438,12 +494,14 @@ def test_after_a_publish_a_moved_ticket_runs_on_the_new_versions_machine(world):
     assert ticket.resolution_paused_at == later  # on_hold pauses the resolution clock
     ticket = services.apply_event(s, ticket.id, "resume", agent, later + timedelta(hours=1)).ticket
     assert ticket.state == "in_progress" and ticket.resolution_paused_at is None
-    log = s.scalars(select(TransitionLog).where(TransitionLog.ticket_id == ticket.id)
-                    .order_by(TransitionLog.id)).all()
+    log = s.scalars(
+        select(TransitionLog).where(TransitionLog.ticket_id == ticket.id).order_by(TransitionLog.id)
+    ).all()
     assert [(r.event, r.from_state, r.to_state, r.workflow_version_id) for r in log[-3:]] == [
         ("upgrade_workflow", "in_progress", "in_progress", v2.id),
         ("hold", "in_progress", "on_hold", v2.id),
-        ("resume", "on_hold", "in_progress", v2.id)]
+        ("resume", "on_hold", "in_progress", v2.id),
+    ]
 
 
 def test_the_upgrade_log_records_the_moment_of_the_publish_in_any_time_zone(world):

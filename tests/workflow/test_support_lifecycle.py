@@ -33,7 +33,14 @@ AnyTicket = Ticket | TicketRecord
 # ---- who acts -------------------------------------------------------------------------------
 
 OWNER, OTHER, ASSIGNEE, COLLEAGUE, ADMIN, OPS, SYSTEM = (
-    "owner", "other_customer", "assignee", "colleague", "admin", "ops", "system")
+    "owner",
+    "other_customer",
+    "assignee",
+    "colleague",
+    "admin",
+    "ops",
+    "system",
+)
 ROLES = (OWNER, OTHER, ASSIGNEE, COLLEAGUE, ADMIN, OPS, SYSTEM)
 AGENTS_AND_ADMINS = frozenset({ASSIGNEE, COLLEAGUE, ADMIN})
 ASSIGNEE_OR_ADMIN = frozenset({ASSIGNEE, ADMIN})
@@ -42,8 +49,15 @@ ASSIGNEE_OR_ADMIN = frozenset({ASSIGNEE, ADMIN})
 def person(world: World, role: str) -> Actor:
     """The actor behind a role name. The assignee is Alice, whom every driven ticket is
     claimed by; the colleague is Bob (level 2), an agent who does not own the ticket."""
-    users = {OWNER: world.customer, OTHER: world.other_customer, ASSIGNEE: world.agent,
-             COLLEAGUE: world.colleague, ADMIN: world.admin, OPS: world.ops, SYSTEM: None}
+    users = {
+        OWNER: world.customer,
+        OTHER: world.other_customer,
+        ASSIGNEE: world.agent,
+        COLLEAGUE: world.colleague,
+        ADMIN: world.admin,
+        OPS: world.ops,
+        SYSTEM: None,
+    }
     return world.actor(users[role])
 
 
@@ -95,32 +109,55 @@ class Snapshot:
 def snapshot(world: World, ticket_id: int) -> Snapshot:
     """Read with a connection of its own, so it sees what is committed, not the identity map."""
     table = Ticket.__table__
-    entries = (select(func.count()).select_from(ThreadEntry)
-               .where(ThreadEntry.ticket_id == ticket_id).scalar_subquery())
-    logs = (select(func.count()).select_from(TransitionLog)
-            .where(TransitionLog.ticket_id == ticket_id).scalar_subquery())
+    entries = (
+        select(func.count())
+        .select_from(ThreadEntry)
+        .where(ThreadEntry.ticket_id == ticket_id)
+        .scalar_subquery()
+    )
+    logs = (
+        select(func.count())
+        .select_from(TransitionLog)
+        .where(TransitionLog.ticket_id == ticket_id)
+        .scalar_subquery()
+    )
     with world.session.get_bind().connect() as conn:
-        row = conn.execute(select(table, entries.label("__entries"), logs.label("__logs"))
-                           .where(table.c.id == ticket_id)).one()._asdict()
+        row = (
+            conn.execute(
+                select(table, entries.label("__entries"), logs.label("__logs")).where(
+                    table.c.id == ticket_id
+                )
+            )
+            .one()
+            ._asdict()
+        )
     return Snapshot(row, row.pop("__entries"), row.pop("__logs"))
 
 
 def log_rows(world: World, ticket_id: int) -> list[TransitionLog]:
-    return list(world.session.scalars(select(TransitionLog)
-                                      .where(TransitionLog.ticket_id == ticket_id)
-                                      .order_by(TransitionLog.id)))
+    return list(
+        world.session.scalars(
+            select(TransitionLog)
+            .where(TransitionLog.ticket_id == ticket_id)
+            .order_by(TransitionLog.id)
+        )
+    )
 
 
 def thread(world: World, ticket_id: int) -> list[ThreadEntry]:
-    return list(world.session.scalars(select(ThreadEntry)
-                                      .where(ThreadEntry.ticket_id == ticket_id)
-                                      .order_by(ThreadEntry.id)))
+    return list(
+        world.session.scalars(
+            select(ThreadEntry).where(ThreadEntry.ticket_id == ticket_id).order_by(ThreadEntry.id)
+        )
+    )
 
 
-def fire(world: World, ticket: AnyTicket, event: str, role: str, at: datetime,
-         **params: Any) -> AnyTicket:
-    return services.apply_event(world.session, ticket.id, event, person(world, role), at,
-                                **params).ticket
+def fire(
+    world: World, ticket: AnyTicket, event: str, role: str, at: datetime, **params: Any
+) -> AnyTicket:
+    return services.apply_event(
+        world.session, ticket.id, event, person(world, role), at, **params
+    ).ticket
 
 
 # ---- driving a ticket to a state through the real services -------------------------------------
@@ -131,18 +168,28 @@ STEPS: dict[str, tuple[tuple[str, str], ...]] = {
     "in_progress": (("claim", ASSIGNEE), ("start", ASSIGNEE)),
     "awaiting_customer": (("claim", ASSIGNEE), ("start", ASSIGNEE), ("request_info", ASSIGNEE)),
     "resolved": (("claim", ASSIGNEE), ("start", ASSIGNEE), ("resolve", ASSIGNEE)),
-    "resolved_confirmed": (("claim", ASSIGNEE), ("start", ASSIGNEE), ("resolve", ASSIGNEE),
-                           ("confirm", OWNER)),
+    "resolved_confirmed": (
+        ("claim", ASSIGNEE),
+        ("start", ASSIGNEE),
+        ("resolve", ASSIGNEE),
+        ("confirm", OWNER),
+    ),
     "resolved_silent": (("claim", ASSIGNEE), ("start", ASSIGNEE), ("resolve", ASSIGNEE)),
-    "closed": (("claim", ASSIGNEE), ("start", ASSIGNEE), ("resolve", ASSIGNEE),
-               ("confirm", OWNER), ("close", ASSIGNEE)),
+    "closed": (
+        ("claim", ASSIGNEE),
+        ("start", ASSIGNEE),
+        ("resolve", ASSIGNEE),
+        ("confirm", OWNER),
+        ("close", ASSIGNEE),
+    ),
 }
 """One path per situation, one hour per step. `resolved` has three situations because what
 may happen there depends on the ticket's history: whether the customer confirmed, and
 whether seven days passed without an answer."""
 
-STATE_OF = {situation: situation.removesuffix("_confirmed").removesuffix("_silent")
-            for situation in STEPS}
+STATE_OF = {
+    situation: situation.removesuffix("_confirmed").removesuffix("_silent") for situation in STEPS
+}
 
 
 @dataclass
@@ -164,8 +211,21 @@ def drive(world: World, situation: str) -> Driven:
 
 # ---- the business rules, written out --------------------------------------------------------
 
-EVENTS = ("claim", "assign", "start", "transfer", "request_info", "customer_replied", "resolve",
-          "confirm", "reopen", "close", "auto_close", "discard", "escalate")
+EVENTS = (
+    "claim",
+    "assign",
+    "start",
+    "transfer",
+    "request_info",
+    "customer_replied",
+    "resolve",
+    "confirm",
+    "reopen",
+    "close",
+    "auto_close",
+    "discard",
+    "escalate",
+)
 
 ALLOWED: dict[str, dict[str, frozenset[str]]] = {
     "new": {
@@ -220,10 +280,19 @@ ALLOWED: dict[str, dict[str, frozenset[str]]] = {
     "closed": {},  # final: nothing happens to a closed ticket
 }
 
-TARGET = {"claim": "assigned", "assign": "assigned", "start": "in_progress",
-          "transfer": "assigned", "request_info": "awaiting_customer",
-          "customer_replied": "in_progress", "resolve": "resolved", "reopen": "in_progress",
-          "close": "closed", "auto_close": "closed", "discard": "closed"}
+TARGET = {
+    "claim": "assigned",
+    "assign": "assigned",
+    "start": "in_progress",
+    "transfer": "assigned",
+    "request_info": "awaiting_customer",
+    "customer_replied": "in_progress",
+    "resolve": "resolved",
+    "reopen": "in_progress",
+    "close": "closed",
+    "auto_close": "closed",
+    "discard": "closed",
+}
 """Where each event leads; confirm and escalate leave the ticket where it is."""
 
 
@@ -297,7 +366,10 @@ def test_every_event_by_every_role_in_every_state(world, spares, situation, even
     assert ticket.version == before.ticket["version"] + 1
     last = log_rows(world, ticket_id)[-1]
     assert (last.event, last.from_state, last.to_state) == (
-        event, STATE_OF[situation], ticket.state)
+        event,
+        STATE_OF[situation],
+        ticket.state,
+    )
     assert last.actor_role == person(world, role).role
     assert snapshot(world, ticket_id).log_rows == before.log_rows + 1
 
@@ -311,26 +383,44 @@ def test_transfer_without_note_is_refused(world, note):
     driven = drive(world, "in_progress")
     before = snapshot(world, driven.ticket.id)
     with pytest.raises(TransitionRejected) as refused:
-        fire(world, driven.ticket, "transfer", ASSIGNEE, driven.at, note=note,
-             team_id=world.level2.id)
+        fire(
+            world,
+            driven.ticket,
+            "transfer",
+            ASSIGNEE,
+            driven.at,
+            note=note,
+            team_id=world.level2.id,
+        )
     assert any("note" in reason.lower() for reason in refused.value.reasons)
     assert snapshot(world, driven.ticket.id) == before
 
 
 def test_transfer_with_a_ten_character_note_hands_the_ticket_over(world):
     driven = drive(world, "in_progress")
-    ticket = fire(world, driven.ticket, "transfer", ASSIGNEE, driven.at, note="Over to L2",
-                  team_id=world.level2.id)
+    ticket = fire(
+        world,
+        driven.ticket,
+        "transfer",
+        ASSIGNEE,
+        driven.at,
+        note="Over to L2",
+        team_id=world.level2.id,
+    )
     assert (ticket.state, ticket.team_id, ticket.assignee_id) == ("assigned", world.level2.id, None)
     last = log_rows(world, ticket.id)[-1]
     assert (last.note, last.data) == ("Over to L2", {"team_id": world.level2.id})
 
 
-@pytest.mark.parametrize(("role", "target", "reason"), [
-    (ASSIGNEE, {}, "(?i)choose"),
-    (ADMIN, {"assignee_id": "agent"}, "(?i)already"),
-    (ASSIGNEE, {"assignee_id": "agent"}, "(?i)yourself"),
-], ids=["to nobody", "to its current agent", "to themselves"])
+@pytest.mark.parametrize(
+    ("role", "target", "reason"),
+    [
+        (ASSIGNEE, {}, "(?i)choose"),
+        (ADMIN, {"assignee_id": "agent"}, "(?i)already"),
+        (ASSIGNEE, {"assignee_id": "agent"}, "(?i)yourself"),
+    ],
+    ids=["to nobody", "to its current agent", "to themselves"],
+)
 def test_transfer_needs_a_different_receiver(world, role, target, reason):
     driven = drive(world, "in_progress")
     params = {key: getattr(world, who).id for key, who in target.items()}
@@ -342,22 +432,46 @@ def test_transfer_to_another_department_puts_it_in_their_intake_queue(world):
     """Naming only a department hands the ticket to that department's intake: it becomes
     new there and nobody owns it until one of them claims it."""
     driven = drive(world, "in_progress")
-    ticket = fire(world, driven.ticket, "transfer", ASSIGNEE, driven.at,
-                  note="Refund question, Billing please.",
-                  department_id=world.other_department.id)
+    ticket = fire(
+        world,
+        driven.ticket,
+        "transfer",
+        ASSIGNEE,
+        driven.at,
+        note="Refund question, Billing please.",
+        department_id=world.other_department.id,
+    )
     assert (ticket.state, ticket.department_id, ticket.assignee_id, ticket.team_id) == (
-        "new", world.other_department.id, None, None)
+        "new",
+        world.other_department.id,
+        None,
+        None,
+    )
     last = log_rows(world, ticket.id)[-1]
     assert (last.from_state, last.to_state, last.data) == (
-        "in_progress", "new", {"department_id": world.other_department.id})
+        "in_progress",
+        "new",
+        {"department_id": world.other_department.id},
+    )
 
 
 def test_transfer_to_a_team_in_another_department_stays_assigned(world):
     driven = drive(world, "in_progress")
-    ticket = fire(world, driven.ticket, "transfer", ASSIGNEE, driven.at, note=TRANSFER_NOTE,
-                  team_id=world.level2.id, department_id=world.other_department.id)
+    ticket = fire(
+        world,
+        driven.ticket,
+        "transfer",
+        ASSIGNEE,
+        driven.at,
+        note=TRANSFER_NOTE,
+        team_id=world.level2.id,
+        department_id=world.other_department.id,
+    )
     assert (ticket.state, ticket.team_id, ticket.department_id) == (
-        "assigned", world.level2.id, world.other_department.id)
+        "assigned",
+        world.level2.id,
+        world.other_department.id,
+    )
 
 
 def test_transfer_to_someone_who_cannot_take_tickets_changes_nothing(world):
@@ -365,8 +479,15 @@ def test_transfer_to_someone_who_cannot_take_tickets_changes_nothing(world):
     driven = drive(world, "in_progress")
     before = snapshot(world, driven.ticket.id)
     with pytest.raises(InvalidInput):
-        fire(world, driven.ticket, "transfer", ASSIGNEE, driven.at, note=TRANSFER_NOTE,
-             assignee_id=world.ops.id)
+        fire(
+            world,
+            driven.ticket,
+            "transfer",
+            ASSIGNEE,
+            driven.at,
+            note=TRANSFER_NOTE,
+            assignee_id=world.ops.id,
+        )
     assert snapshot(world, driven.ticket.id) == before
 
 
@@ -383,8 +504,7 @@ def test_assign_needs_a_target_that_changes_the_owner(world):
     for params in ({}, {"assignee_id": world.agent.id}):
         with pytest.raises(TransitionRejected):
             fire(world, driven.ticket, "assign", ADMIN, driven.at, **params)
-    ticket = fire(world, driven.ticket, "assign", ADMIN, driven.at,
-                  assignee_id=world.colleague.id)
+    ticket = fire(world, driven.ticket, "assign", ADMIN, driven.at, assignee_id=world.colleague.id)
     assert (ticket.state, ticket.assignee_id) == ("assigned", world.colleague.id)
 
 
@@ -405,15 +525,23 @@ def test_only_assigned_agent_or_admin_can_resolve(world):
             fire(world, driven.ticket, "resolve", role, driven.at, reply=REPLY)
     for role in (ASSIGNEE, ADMIN):
         driven = drive(world, "in_progress")
-        assert fire(world, driven.ticket, "resolve", role, driven.at,
-                    reply=REPLY).state == "resolved"
+        assert (
+            fire(world, driven.ticket, "resolve", role, driven.at, reply=REPLY).state == "resolved"
+        )
 
 
 def test_a_ticket_left_to_a_team_is_resolved_by_nobody_but_an_admin_until_claimed(world):
     """Team membership is not ownership: a team member claims the ticket first."""
     driven = drive(world, "in_progress")
-    ticket = fire(world, driven.ticket, "transfer", ASSIGNEE, driven.at, note=TRANSFER_NOTE,
-                  team_id=world.level2.id)
+    ticket = fire(
+        world,
+        driven.ticket,
+        "transfer",
+        ASSIGNEE,
+        driven.at,
+        note=TRANSFER_NOTE,
+        team_id=world.level2.id,
+    )
     with pytest.raises(TransitionRejected, match="(?i)assigned to this ticket"):
         fire(world, ticket, "resolve", COLLEAGUE, driven.at, reply=REPLY)
     ticket = fire(world, ticket, "claim", COLLEAGUE, driven.at)
@@ -432,7 +560,11 @@ def test_resolve_posts_the_public_reply(world):
     ticket = fire(world, driven.ticket, "resolve", ASSIGNEE, driven.at, reply=REPLY)
     last = thread(world, ticket.id)[-1]
     assert (last.kind, last.author_id, last.body, last.created_at) == (
-        EntryKind.PUBLIC_REPLY, world.agent.id, REPLY, driven.at)
+        EntryKind.PUBLIC_REPLY,
+        world.agent.id,
+        REPLY,
+        driven.at,
+    )
     assert last.is_public
     assert ticket.resolved_at == driven.at
 
@@ -443,7 +575,11 @@ def test_confirm_records_the_confirmation_time(world):
     assert (ticket.state, ticket.confirmed_at) == ("resolved", driven.at)
     last = log_rows(world, ticket.id)[-1]
     assert (last.event, last.from_state, last.to_state, last.actor_id) == (
-        "confirm", "resolved", "resolved", world.customer.id)
+        "confirm",
+        "resolved",
+        "resolved",
+        world.customer.id,
+    )
 
 
 def test_close_before_customer_confirmation_is_refused(world):
@@ -490,8 +626,9 @@ def test_auto_close_only_by_system_after_seven_days_silence(world):
     driven = drive(world, "resolved")
     resolved_at = driven.ticket.resolved_at
     with pytest.raises(TransitionRejected, match="(?i)7 days"):
-        fire(world, driven.ticket, "auto_close", SYSTEM, resolved_at + 7 * DAY
-             - timedelta(seconds=1))
+        fire(
+            world, driven.ticket, "auto_close", SYSTEM, resolved_at + 7 * DAY - timedelta(seconds=1)
+        )
     for role in (ASSIGNEE, ADMIN, OPS, OWNER):
         with pytest.raises(TransitionRejected, match="(?i)only for Ticketflow itself"):
             fire(world, driven.ticket, "auto_close", role, resolved_at + 8 * DAY)
@@ -505,8 +642,13 @@ def test_an_answer_from_the_customer_restarts_the_seven_days(world):
     the next resolve."""
     driven = drive(world, "resolved")
     at = driven.ticket.resolved_at
-    services.reply(world.session, driven.ticket.id, person(world, OWNER), at + 6 * DAY,
-                   "Still jams on double-sided prints.")
+    services.reply(
+        world.session,
+        driven.ticket.id,
+        person(world, OWNER),
+        at + 6 * DAY,
+        "Still jams on double-sided prints.",
+    )
     ticket = fire(world, driven.ticket, "resolve", ASSIGNEE, at + 6 * DAY + HOUR, reply=REPLY)
     with pytest.raises(TransitionRejected, match="(?i)7 days"):
         fire(world, ticket, "auto_close", SYSTEM, at + 8 * DAY)
@@ -535,10 +677,18 @@ def test_escalate_only_by_system_and_records_it(world):
     ticket = fire(world, driven.ticket, "escalate", SYSTEM, driven.at)
     ticket = fire(world, ticket, "escalate", SYSTEM, driven.at + HOUR)
     assert (ticket.state, ticket.escalation_level, ticket.escalated_at) == (
-        "awaiting_customer", 2, driven.at + HOUR)
+        "awaiting_customer",
+        2,
+        driven.at + HOUR,
+    )
     last = log_rows(world, ticket.id)[-1]
     assert (last.event, last.actor_id, last.actor_role, last.from_state, last.to_state) == (
-        "escalate", None, "system", "awaiting_customer", "awaiting_customer")
+        "escalate",
+        None,
+        "system",
+        "awaiting_customer",
+        "awaiting_customer",
+    )
 
 
 # ---- customers ------------------------------------------------------------------------------
@@ -565,19 +715,29 @@ def test_end_user_may_only_confirm_reopen_or_reply_on_own_ticket(world, situatio
 
 def test_customer_reply_fires_customer_replied_when_awaiting(world):
     driven = drive(world, "awaiting_customer")
-    ticket = services.reply(world.session, driven.ticket.id, person(world, OWNER), driven.at,
-                            "It is the LaserJet 4250; it says 13.B2.").ticket
+    ticket = services.reply(
+        world.session,
+        driven.ticket.id,
+        person(world, OWNER),
+        driven.at,
+        "It is the LaserJet 4250; it says 13.B2.",
+    ).ticket
     assert ticket.state == "in_progress"
     entry, last = thread(world, ticket.id)[-1], log_rows(world, ticket.id)[-1]
     assert (entry.kind, entry.author_id) == (EntryKind.CUSTOMER_MESSAGE, world.customer.id)
     assert (last.event, last.actor_role, last.from_state, last.to_state) == (
-        "customer_replied", "end_user", "awaiting_customer", "in_progress")
+        "customer_replied",
+        "end_user",
+        "awaiting_customer",
+        "in_progress",
+    )
 
 
 def test_customer_reply_to_a_resolved_ticket_reopens_it(world):
     driven = drive(world, "resolved")
-    ticket = services.reply(world.session, driven.ticket.id, person(world, OWNER), driven.at,
-                            "Still jammed, sorry.").ticket
+    ticket = services.reply(
+        world.session, driven.ticket.id, person(world, OWNER), driven.at, "Still jammed, sorry."
+    ).ticket
     assert ticket.state == "in_progress"
     assert log_rows(world, ticket.id)[-1].event == "reopen"
 
@@ -586,27 +746,34 @@ def test_customer_reply_to_a_resolved_ticket_reopens_it(world):
 def test_customer_reply_while_we_work_is_stored_without_a_transition(world, situation):
     driven = drive(world, situation)
     before = snapshot(world, driven.ticket.id)
-    ticket = services.reply(world.session, driven.ticket.id, person(world, OWNER), driven.at,
-                            "Any news?").ticket
+    ticket = services.reply(
+        world.session, driven.ticket.id, person(world, OWNER), driven.at, "Any news?"
+    ).ticket
     after = snapshot(world, ticket.id)
     assert ticket.state == STATE_OF[situation]
-    assert (after.thread_entries, after.log_rows) == (before.thread_entries + 1,
-                                                      before.log_rows)
+    assert (after.thread_entries, after.log_rows) == (before.thread_entries + 1, before.log_rows)
 
 
 def test_reply_to_closed_ticket_opens_linked_ticket(world):
     driven = drive(world, "closed")
     old = driven.ticket
     before = snapshot(world, old.id)
-    new = services.reply(world.session, old.id, person(world, OWNER), driven.at,
-                         "It jams again since this morning.").ticket
+    new = services.reply(
+        world.session, old.id, person(world, OWNER), driven.at, "It jams again since this morning."
+    ).ticket
     assert snapshot(world, old.id) == before
     assert new.id != old.id
     assert (new.state, new.linked_ticket_id, new.requester_id, new.subject) == (
-        "new", old.id, world.customer.id, f"Re: {old.subject}")
+        "new",
+        old.id,
+        world.customer.id,
+        f"Re: {old.subject}",
+    )
     (entry,) = thread(world, new.id)
-    assert (entry.kind, entry.body) == (EntryKind.CUSTOMER_MESSAGE,
-                                        "It jams again since this morning.")
+    assert (entry.kind, entry.body) == (
+        EntryKind.CUSTOMER_MESSAGE,
+        "It jams again since this morning.",
+    )
     (opened,) = log_rows(world, new.id)
     assert (opened.event, opened.data) == ("open", {"linked_ticket_id": old.id})
 
@@ -615,8 +782,9 @@ def test_staff_reply_to_a_closed_ticket_is_refused(world):
     driven = drive(world, "closed")
     before = snapshot(world, driven.ticket.id)
     with pytest.raises(TransitionRejected, match="(?i)closed"):
-        services.reply(world.session, driven.ticket.id, person(world, ASSIGNEE), driven.at,
-                       "One more thing...")
+        services.reply(
+            world.session, driven.ticket.id, person(world, ASSIGNEE), driven.at, "One more thing..."
+        )
     assert snapshot(world, driven.ticket.id) == before
 
 
@@ -650,13 +818,26 @@ def test_stale_expected_version_is_refused(world):
     fire(world, driven.ticket, "escalate", SYSTEM, driven.at)
     before = snapshot(world, driven.ticket.id)
     with pytest.raises(StaleTicket) as stale:
-        services.apply_event(world.session, driven.ticket.id, "resolve", person(world, ASSIGNEE),
-                             driven.at, expected_version=seen, reply=REPLY)
+        services.apply_event(
+            world.session,
+            driven.ticket.id,
+            "resolve",
+            person(world, ASSIGNEE),
+            driven.at,
+            expected_version=seen,
+            reply=REPLY,
+        )
     assert (stale.value.expected, stale.value.actual) == (seen, seen + 1)
     assert snapshot(world, driven.ticket.id) == before
-    ticket = services.apply_event(world.session, driven.ticket.id, "resolve",
-                                  person(world, ASSIGNEE), driven.at,
-                                  expected_version=seen + 1, reply=REPLY).ticket
+    ticket = services.apply_event(
+        world.session,
+        driven.ticket.id,
+        "resolve",
+        person(world, ASSIGNEE),
+        driven.at,
+        expected_version=seen + 1,
+        reply=REPLY,
+    ).ticket
     assert ticket.state == "resolved"
 
 
@@ -676,10 +857,18 @@ def test_explain_lists_every_reason(world):
     """A person sees every reason at once; what a form can still collect (a note, a target,
     a reply) is listed under `needs`, not as a reason the event is unavailable."""
     driven = drive(world, "in_progress")
-    decisions = {d.event: d for d in services.explain(
-        world.session, driven.ticket, person(world, COLLEAGUE), driven.at)}
-    assert list(decisions) == ["assign", "transfer", "request_info", "resolve", "discard",
-                               "escalate"]
+    decisions = {
+        d.event: d
+        for d in services.explain(world.session, driven.ticket, person(world, COLLEAGUE), driven.at)
+    }
+    assert list(decisions) == [
+        "assign",
+        "transfer",
+        "request_info",
+        "resolve",
+        "discard",
+        "escalate",
+    ]
     transfer = decisions["transfer"]
     assert transfer.allowed and not transfer.reasons
     assert len(transfer.needs) == 2
@@ -690,8 +879,10 @@ def test_explain_lists_every_reason(world):
     assert not decisions["discard"].allowed and not decisions["escalate"].allowed
 
     driven = drive(world, "resolved")
-    decisions = {d.event: d for d in services.explain(
-        world.session, driven.ticket, person(world, OPS), driven.at)}
+    decisions = {
+        d.event: d
+        for d in services.explain(world.session, driven.ticket, person(world, OPS), driven.at)
+    }
     assert list(decisions) == ["confirm", "reopen", "close", "auto_close", "discard"]
     assert not any(d.allowed for d in decisions.values())
     close, auto_close = decisions["close"].reasons, decisions["auto_close"].reasons
@@ -705,9 +896,18 @@ def test_explain_lists_every_reason(world):
 
 def test_explain_with_the_inputs_given_needs_nothing_more(world):
     driven = drive(world, "in_progress")
-    decisions = {d.event: d for d in services.explain(
-        world.session, driven.ticket, person(world, ASSIGNEE), driven.at, note=TRANSFER_NOTE,
-        team_id=world.level2.id, reply=REPLY)}
+    decisions = {
+        d.event: d
+        for d in services.explain(
+            world.session,
+            driven.ticket,
+            person(world, ASSIGNEE),
+            driven.at,
+            note=TRANSFER_NOTE,
+            team_id=world.level2.id,
+            reply=REPLY,
+        )
+    }
     for event in ("assign", "transfer", "request_info", "resolve"):
         assert decisions[event].allowed and not decisions[event].needs, event
 
@@ -720,8 +920,10 @@ def test_explain_says_where_a_transfer_leads_only_once_the_receiver_is_known(wor
     agent = person(world, ASSIGNEE)
 
     def transfer(**params):
-        return {d.event: d for d in services.explain(
-            world.session, driven.ticket, agent, driven.at, **params)}["transfer"]
+        return {
+            d.event: d
+            for d in services.explain(world.session, driven.ticket, agent, driven.at, **params)
+        }["transfer"]
 
     undecided = transfer()
     assert undecided.allowed and undecided.target is None
@@ -736,8 +938,10 @@ def test_explain_says_where_a_transfer_leads_only_once_the_receiver_is_known(wor
 
 def test_a_new_ticket_runs_its_first_response_and_resolution_clocks(world):
     ticket = world.open(now=NOW)  # SEV C: first response 8 hours, resolution 5 days
-    assert (ticket.first_response_due_at, ticket.resolution_due_at) == (NOW + 8 * HOUR,
-                                                                       NOW + 5 * DAY)
+    assert (ticket.first_response_due_at, ticket.resolution_due_at) == (
+        NOW + 8 * HOUR,
+        NOW + 5 * DAY,
+    )
     assert ticket.next_due_at == NOW + 8 * HOUR
 
 
@@ -748,8 +952,9 @@ def test_resolution_clock_pauses_while_awaiting_customer_and_resumes_shifted(wor
     assert ticket.resolution_due_at == NOW + 5 * DAY
     assert ticket.next_due_at is None  # first response given, resolution paused
     answered_at = asked_at + 2 * DAY
-    ticket = services.reply(world.session, ticket.id, person(world, OWNER), answered_at,
-                            "It is the LaserJet 4250.").ticket
+    ticket = services.reply(
+        world.session, ticket.id, person(world, OWNER), answered_at, "It is the LaserJet 4250."
+    ).ticket
     assert ticket.resolution_paused_at is None
     assert ticket.resolution_due_at == NOW + 5 * DAY + 2 * DAY
     assert ticket.next_due_at == ticket.resolution_due_at
@@ -781,17 +986,20 @@ def test_first_responded_at_is_set_by_the_first_public_reply(world):
     driven = drive(world, "in_progress")  # claim and start say nothing to the customer
     ticket = driven.ticket
     assert ticket.first_responded_at is None
-    services.add_note(world.session, ticket.id, person(world, ASSIGNEE), driven.at,
-                      "Internal: check the fuser.")
+    services.add_note(
+        world.session, ticket.id, person(world, ASSIGNEE), driven.at, "Internal: check the fuser."
+    )
     services.reply(world.session, ticket.id, person(world, OWNER), driven.at, "Hello?")
     assert snapshot(world, ticket.id).ticket["first_responded_at"] is None
     first = driven.at + HOUR
-    ticket = services.reply(world.session, ticket.id, person(world, COLLEAGUE), first,
-                            "We are on it.").ticket
+    ticket = services.reply(
+        world.session, ticket.id, person(world, COLLEAGUE), first, "We are on it."
+    ).ticket
     assert ticket.first_responded_at == first
     assert ticket.next_due_at == ticket.resolution_due_at  # first-response clock stopped
-    ticket = services.reply(world.session, ticket.id, person(world, ASSIGNEE), first + HOUR,
-                            "Fuser ordered.").ticket
+    ticket = services.reply(
+        world.session, ticket.id, person(world, ASSIGNEE), first + HOUR, "Fuser ordered."
+    ).ticket
     assert ticket.first_responded_at == first
 
 
