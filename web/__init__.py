@@ -30,11 +30,12 @@ def create_app(config: Config | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from web import auth, portal, public, staff
+    from web import admin, auth, portal, public, staff
 
     auth.init_login(login_manager)
     app.register_blueprint(public.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(portal.bp)
+    app.register_blueprint(admin.bp)
     register_error_handlers(app)
     return app

@@ -328,3 +328,12 @@ class Counter(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+# ---- section: SLA calendars, plans and timers -------------------------------------------
+
+
+# ---- section: canned responses and attachments -------------------------------------------
+
+
+# ---- section: admin history --------------------------------------------------------------
