@@ -16,6 +16,7 @@ from werkzeug.security import generate_password_hash
 
 from web import create_app
 from web.extensions import db
+from web.sla_cli import sla_group
 from workflow import definition as wfdef
 from workflow import publishing
 from workflow.models import Role, User
@@ -178,6 +179,7 @@ cli.add_command(seed_demo_command)
 cli.add_command(run_command)
 cli.add_command(create_user)
 cli.add_command(workflow_group)
+cli.add_command(sla_group)
 
 
 def main() -> None:
