@@ -41,6 +41,12 @@ test-sqlite: install
 bench-smoke: install
 	$(BIN)/python -m bench.generate --tickets 2000 --url $(TEST_DATABASE_URL)_bench
 	$(BIN)/python -m bench.transitions --sizes 1000 --transitions 300 --url $(TEST_DATABASE_URL)_bench
+	$(BIN)/python -m bench.pages --sizes 2000 --rounds 1 --requests 3 --http-rounds 1 \
+		--server $(dir $(TEST_DATABASE_URL)) --prefix $(notdir $(TEST_DATABASE_URL))_bench_pages
+	$(BIN)/python -m bench.search --size 2000 --rounds 1 --requests 3 \
+		--server $(dir $(TEST_DATABASE_URL)) --prefix $(notdir $(TEST_DATABASE_URL))_bench_pages
+	$(BIN)/python -m bench.http_transitions --size 2000 --seconds 1 --rounds 1 --warmup 0.5 \
+		--server $(dir $(TEST_DATABASE_URL)) --prefix $(notdir $(TEST_DATABASE_URL))_bench_http
 
 clean:
 	rm -rf $(VENV) instance/smoke-test.db .pytest_cache .ruff_cache

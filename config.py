@@ -41,7 +41,14 @@ class Config:
     MAIL_SERVER: str | None = None  # MAIL_SERVER (unset: mail is written to the log)
     MAIL_PORT: int = 25  # MAIL_PORT
     MAIL_FROM: str = "Ticketflow <help@localhost>"  # MAIL_FROM
+    MAIL_SECURITY: str = "none"  # MAIL_SECURITY: none, starttls or tls (implicit, port 465)
+    MAIL_USERNAME: str | None = None  # MAIL_USERNAME (with MAIL_PASSWORD: log in)
+    MAIL_PASSWORD: str | None = None  # MAIL_PASSWORD
+    MAIL_OUTBOX: str | None = None  # MAIL_OUTBOX: without MAIL_SERVER, .eml files go here
     PASSWORD_RESET_MAX_AGE: int = 3600  # seconds a reset link stays valid
+    ATTACHMENT_DIR: str | None = None  # ATTACHMENT_DIR (unset: instance/attachments)
+    ATTACHMENT_MAX_BYTES: int = 10 * 1024 * 1024  # ATTACHMENT_MAX_BYTES, per file
+    ATTACHMENT_MAX_FILES: int = 5  # files one message may carry
     RATELIMIT_KEY_PREFIX: str = "ticketflow"  # keeps test runs (or tenants) apart
     TESTING: bool = False
 
@@ -57,6 +64,12 @@ class Config:
             MAIL_SERVER=env.get("MAIL_SERVER") or None,
             MAIL_PORT=_int(env, "MAIL_PORT", 25),
             MAIL_FROM=env.get("MAIL_FROM", "Ticketflow <help@localhost>"),
+            MAIL_SECURITY=(env.get("MAIL_SECURITY") or "none").strip().lower(),
+            MAIL_USERNAME=env.get("MAIL_USERNAME") or None,
+            MAIL_PASSWORD=env.get("MAIL_PASSWORD") or None,
+            MAIL_OUTBOX=env.get("MAIL_OUTBOX") or None,
+            ATTACHMENT_DIR=env.get("ATTACHMENT_DIR") or None,
+            ATTACHMENT_MAX_BYTES=_int(env, "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
         )
         config.check()
         return config
@@ -74,6 +87,10 @@ class Config:
             raise ConfigError("DATABASE_URL must point at PostgreSQL in production.")
         if self.ENV == "production" and not self.REDIS_URL:
             raise ConfigError("REDIS_URL must point at Redis in production.")
+        if self.MAIL_SECURITY not in ("none", "starttls", "tls"):
+            raise ConfigError(
+                f"MAIL_SECURITY must be none, starttls or tls, not {self.MAIL_SECURITY!r}."
+            )
         try:
             ZoneInfo(self.TIMEZONE)
         except (ZoneInfoNotFoundError, ValueError):
@@ -97,7 +114,17 @@ class Config:
             "MAIL_SERVER": self.MAIL_SERVER,
             "MAIL_PORT": self.MAIL_PORT,
             "MAIL_FROM": self.MAIL_FROM,
+            "MAIL_SECURITY": self.MAIL_SECURITY,
+            "MAIL_USERNAME": self.MAIL_USERNAME,
+            "MAIL_PASSWORD": self.MAIL_PASSWORD,
+            "MAIL_OUTBOX": self.MAIL_OUTBOX,
             "PASSWORD_RESET_MAX_AGE": self.PASSWORD_RESET_MAX_AGE,
+            "ATTACHMENT_DIR": self.ATTACHMENT_DIR,
+            "ATTACHMENT_MAX_BYTES": self.ATTACHMENT_MAX_BYTES,
+            "ATTACHMENT_MAX_FILES": self.ATTACHMENT_MAX_FILES,
+            # A request larger than every allowed file together (plus the form) is cut off by
+            # Werkzeug with 413 before anything is read or stored.
+            "MAX_CONTENT_LENGTH": self.ATTACHMENT_MAX_BYTES * self.ATTACHMENT_MAX_FILES + 2**20,
             # Throttling lives in Redis, shared by every worker. A Redis outage must not keep
             # anyone waiting or lock everyone out: short timeouts, and errors let requests by.
             "RATELIMIT_STORAGE_URI": self.REDIS_URL or "memory://",

@@ -1,23 +1,36 @@
-"""Hand a committed service call's follow-ups to Redis: live updates now, timers as RQ jobs.
+"""Hand a committed service call's follow-ups to Redis: live updates, timers as scheduled RQ
+jobs, notifications as mail jobs.
 
 Called only after the transaction committed (a job enqueued earlier could run before its row
-exists). Never raises on a Redis outage: the database is the source of truth and the sweep
-reconciles timers once Redis is back.
+exists). Never raises on a Redis outage, and stops at the first failure, so an outage costs
+the caller one short timeout, not one per follow-up: the database is the source of truth and
+the sweep reconciles timers once Redis is back.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from redis import Redis
+from redis.exceptions import RedisError
 
-from jobs import live
+from jobs import live, queues
 from workflow.followups import FollowUp, LiveUpdate
 
+log = logging.getLogger(__name__)
 
-def dispatch(follow_ups: Iterable[FollowUp], connection: Redis) -> None:
-    """Publish live updates and (re)schedule or cancel timers for `follow_ups`."""
-    for item in follow_ups:
-        if isinstance(item, LiveUpdate):
-            live.publish(connection, item)
-        # Timers and notifications: jobs.queues (the SLA timers work) schedules them here.
+
+def dispatch(follow_ups: Iterable[FollowUp], connection: Redis) -> bool:
+    """(Re)schedule or cancel timers, enqueue mail, then publish live updates; False when
+    Redis could not be reached (nothing is retried here: the sweep reconciles timers)."""
+    items = list(follow_ups)
+    try:
+        queues.schedule(items, connection)
+    except RedisError as exc:
+        log.warning("Redis is unreachable; timers wait for the sweep (%s).", exc)
+        return False
+    for item in items:
+        if isinstance(item, LiveUpdate) and not live.publish(connection, item):
+            return False
+    return True

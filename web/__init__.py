@@ -8,7 +8,8 @@ from flask import Flask
 
 from config import ROOT, Config
 from web.errors import register_error_handlers
-from web.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from web.extensions import csrf, db, limiter, login_manager, migrate
+from web.extensions import htmx as htmx_extension  # `web.htmx` is the page-or-fragment module
 from workflow.db import configure_engine
 
 MIGRATIONS = ROOT / "migrations"
@@ -26,16 +27,18 @@ def create_app(config: Config | None = None) -> Flask:
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
-    htmx.init_app(app)
+    htmx_extension.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from web import admin, auth, portal, public, staff
+    from web import admin, auth, live, ops, portal, public, staff
 
     auth.init_login(login_manager)
     app.register_blueprint(public.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(live.bp)
+    app.register_blueprint(ops.bp)
     register_error_handlers(app)
     return app

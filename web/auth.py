@@ -17,6 +17,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from web import htmx
 from web.extensions import db
 from workflow.models import Role, User
 from workflow.rules import Actor
@@ -53,7 +54,7 @@ def init_login(manager: LoginManager) -> None:
     @manager.unauthorized_handler
     def sign_in_first() -> Any:
         page = "staff.login" if request.path.startswith(STAFF_AREAS) else "portal.login"
-        return redirect(url_for(page, next=request.full_path.rstrip("?")))
+        return sign_in_redirect(page)
 
 
 def authenticate(email: str, password: str, *, staff: bool) -> User | None:
@@ -114,4 +115,8 @@ def end_user_required(view: Callable) -> Callable:
 
 
 def sign_in_redirect(page: str) -> Any:
+    if htmx.wants_fragment():  # a swap (say, a live refresh) must not put a sign-in form in a page
+        shown = urlsplit(request.headers.get("HX-Current-URL", ""))
+        back = shown.path + (f"?{shown.query}" if shown.query else "") or request.path
+        return htmx.fragment("", 204, headers={"HX-Redirect": url_for(page, next=back)})
     return redirect(url_for(page, next=request.full_path.rstrip("?")))

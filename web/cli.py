@@ -14,6 +14,7 @@ from flask_migrate import cli as migrate_cli
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
+from jobs.worker import worker_command
 from web import create_app
 from web.extensions import db
 from web.sla_cli import sla_group
@@ -180,6 +181,7 @@ cli.add_command(run_command)
 cli.add_command(create_user)
 cli.add_command(workflow_group)
 cli.add_command(sla_group)
+cli.add_command(worker_command)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from workflow import services
+from workflow import canned, services
 from workflow.models import Department, HelpTopic, Role, SlaPlan, Team, User, Workflow
 from workflow.rules import Actor
 
@@ -91,6 +91,7 @@ def seed_demo(session: Session, now: datetime) -> tuple[list[Login], bool]:
         )
     session.commit()
     _tickets(session, people, topics, level2, now)
+    _canned_responses(session, services.actor_for(people["admin"]), now)
     return list(LOGINS), True
 
 
@@ -180,3 +181,31 @@ def _tickets(session: Session, people: dict, topics: dict, level2: Team, now: da
         alice,
         reply="Hello Dave, we replaced the cable. Is there anything else we can help with?",
     )
+
+
+CANNED = (
+    (
+        "Thanks, we are on it",
+        "Hello {requester_first_name}, thank you for getting in touch. We have your request as "
+        "ticket #{ticket_number} and are looking into it now; we will write again as soon as we "
+        "know more. Kind regards, {agent_name}",
+    ),
+    (
+        "A few more details, please",
+        "Hello {requester_first_name}, thank you for your message. So we can help you quickly, "
+        "could you tell us which device and app version you use, and what you see on the screen "
+        "when it happens? A screenshot is very welcome. Kind regards, {agent_name}",
+    ),
+    (
+        "Anything else we can do?",
+        "Hello {requester_first_name}, we believe ticket #{ticket_number} is solved now. Is "
+        "there anything else we can help you with? If all is well, please press “Yes, my "
+        "issue is resolved” in the Support Center. Kind regards, {agent_name}",
+    ),
+)
+
+
+def _canned_responses(session: Session, admin: Actor, now: datetime) -> None:
+    """A few polite reply templates agents can insert in the composer."""
+    for name, body in CANNED:
+        canned.save(session, admin, now, name=name, body=body)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
-from werkzeug.exceptions import HTTPException
+from urllib.parse import urlsplit
 
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from web import htmx
 from workflow.errors import (
     InvalidDefinition,
     InvalidInput,
@@ -36,10 +40,28 @@ def _messages(exc: Exception) -> list[str]:
     return [str(exc)]
 
 
+def _reload_url() -> str | None:
+    """The page the person came from on this site (path and query only), to offer reloading
+    it after a stale version: htmx names it, a plain form post has it as the referrer."""
+    raw = request.headers.get("HX-Current-URL") or request.referrer
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
 def _answer(status: int, title: str, messages: list[str]):
     if request.accept_mimetypes.best == "application/json":
         return {"error": title, "messages": messages}, status
-    return render_template("error.html", status=status, title=title, messages=messages), status
+    reload_url = _reload_url()
+    if htmx.wants_fragment():  # swapped next to the form that was sent (static/ticketflow.js)
+        html = render_template("_errors.html", status=status, messages=messages, reload=reload_url)
+        return htmx.fragment(html, status)
+    return render_template(
+        "error.html", status=status, title=title, messages=messages, reload=reload_url
+    ), status
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -47,6 +69,32 @@ def register_error_handlers(app: Flask) -> None:
         app.register_error_handler(
             exc_type,
             lambda exc, status=status: _answer(status, "That did not work", _messages(exc)),
+        )
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return _answer(
+            400,
+            "The form has expired",
+            [
+                "This form is too old or did not come from this site. Reload the page and "
+                "try again.",
+                exc.description or "",
+            ],
+        )
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge):
+        """Werkzeug stops reading a request over MAX_CONTENT_LENGTH: nothing was stored."""
+        mb = app.config.get("ATTACHMENT_MAX_BYTES", 0) / (1024 * 1024)
+        files = app.config.get("ATTACHMENT_MAX_FILES")
+        return _answer(
+            413,
+            "Too large to send",
+            [
+                f"What you sent is too large: attach at most {files} files of {mb:g} MB each. "
+                "Nothing was saved; go back, remove a file or two, and send again."
+            ],
         )
 
     @app.errorhandler(HTTPException)

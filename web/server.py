@@ -7,10 +7,11 @@ connections per process); psycopg 3 cooperates with gevent on its own.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-from jobs import embedded_redis
+from jobs import embedded_redis, worker
 
 
 class TicketflowServer(BaseApplication):
@@ -32,15 +33,21 @@ class TicketflowServer(BaseApplication):
 
 def serve(host: str, port: int, workers: int) -> None:
     """Run until stopped. Without REDIS_URL (the demo), start the embedded Redis first and
-    hand its URL to the workers, which read it when they build the app."""
-    embedded = None
+    hand its URL to the workers, which read it when they build the app, and start an RQ
+    worker (with the scheduler and the sweep) against it, so timers work in the demo too."""
+    embedded = rq_worker = None
     if not os.environ.get("REDIS_URL"):
         embedded = embedded_redis.start()
         os.environ["REDIS_URL"] = embedded.url
         print(f"REDIS_URL is not set: started an embedded Redis at {embedded.url}", flush=True)
+        if not os.environ.get("MAIL_SERVER"):
+            os.environ.setdefault("MAIL_OUTBOX", str(Path("instance", "outbox").resolve()))
+        rq_worker = worker.spawn(embedded.url)
     try:
         _run(host, port, workers)
     finally:
+        if rq_worker is not None:
+            worker.stop(rq_worker)
         if embedded is not None:
             embedded.stop()
 

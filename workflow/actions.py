@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from workflow import clocks
 from workflow.models import EntryKind, ThreadEntry, Ticket
 from workflow.rules import GuardContext
 from workflow.sanitize import clean_html
@@ -57,12 +58,12 @@ def assign_to_target(ticket: Ticket, ctx: GuardContext) -> list[ThreadEntry]:
 
 @action
 def post_public_reply(ticket: Ticket, ctx: GuardContext) -> list[ThreadEntry]:
-    """Send the event's `reply` to the customer; the first one stops the first-response clock."""
+    """Send the event's `reply` to the customer: the first one stops the first-response
+    clock, and any one stops the next-response clock."""
     reply = str(ctx.params.get("reply") or "").strip()
     if not reply:
         return []  # nothing to send; `public_reply_required` is how an event demands one
-    if ticket.first_responded_at is None:
-        ticket.first_responded_at = ctx.now
+    clocks.public_reply(ticket, ctx.now)
     return [
         ThreadEntry(
             kind=EntryKind.PUBLIC_REPLY,

@@ -40,8 +40,10 @@ EVENT_KEYS = {
     "transitions",
 }
 TRANSITION_KEYS = {"from", "to", "internal", "guards"}
-RESERVED_EVENTS = {"open", "upgrade_workflow"}
-"""Names the transition log uses for opening a ticket and for moving it to a new version."""
+RESERVED_EVENTS = {"open", "upgrade_workflow", "staff_handover", "sla_step"}
+"""Names the transition log uses for opening a ticket, for moving it to a new version, for
+handing a deactivated agent's ticket over where no event of its workflow fits, and for a
+step of an SLA escalation policy (workflow/escalating.py)."""
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 

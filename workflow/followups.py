@@ -13,19 +13,23 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class ScheduleTimer:
-    """Set (or move) the timer of one SLA clock of a ticket to `due_at`."""
+    """Set (or move) the timer of one step of one SLA clock of a ticket to `due_at`. A step
+    is `at_risk`, `breach` or `breach_N` (workflow.escalation.Step.key); one job per ticket,
+    clock and step, so a new due time moves the job instead of adding one."""
 
     ticket_id: int
     clock: str
     due_at: datetime
+    step: str = "breach"
 
 
 @dataclass(frozen=True)
 class CancelTimer:
-    """The clock stopped or paused: its timer must not fire."""
+    """The clock stopped or paused: the timers of these steps must not fire."""
 
     ticket_id: int
     clock: str
+    steps: tuple[str, ...] = ("at_risk", "breach")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     Boolean,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -120,11 +122,13 @@ class User(Base):
     """A person: an end user (requester) or staff (agent, admin, ops)."""
 
     __tablename__ = "users"
+    __table_args__ = (Index("ix_users_email_lower", text("lower(email)")),)
+    """Sign-in and the dashboard's requester search compare emails case-insensitively."""
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"), default=Role.END_USER)
+    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"), default=Role.END_USER, index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = utc_column(nullable=False)
 
@@ -140,6 +144,8 @@ class Department(Base):
     __tablename__ = "departments"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    """Who an escalation policy's `notify: manager` reaches (SLA section)."""
 
 
 class Team(Base):
@@ -162,7 +168,9 @@ class Priority(Base):
 
 
 class SlaPlan(Base):
-    """Targets in minutes; the SLA issue adds calendars, at-risk thresholds and escalation."""
+    """Targets in business minutes of the plan's calendar (none: around the clock), when a
+    clock counts as at risk (a percentage of its target elapsed, or minutes before due), and
+    the escalation policy (steps as data, checked by `workflow.escalation.parse_policy`)."""
 
     __tablename__ = "sla_plans"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -170,6 +178,12 @@ class SlaPlan(Base):
     first_response_minutes: Mapped[int | None] = mapped_column(Integer)
     next_response_minutes: Mapped[int | None] = mapped_column(Integer)
     resolution_minutes: Mapped[int | None] = mapped_column(Integer)
+    at_risk_percent: Mapped[int | None] = mapped_column(SmallInteger)
+    at_risk_minutes: Mapped[int | None] = mapped_column(Integer)
+    calendar_id: Mapped[int | None] = mapped_column(ForeignKey("calendars.id"))
+    escalation_policy: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON(none_as_null=True)
+    )
 
 
 class Workflow(Base):
@@ -224,33 +238,66 @@ class HelpTopic(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
 
+LIVE = "closed_at IS NULL"
+SCOPE = ("department_id", "assignee_id")
+"""What an agent's scope (their departments, or assigned to them) filters on."""
+
+
+def _queue_index(name: str, *leading: str, where: str, include: tuple[str, ...]) -> Index:
+    """An index for the dashboard's queues: `leading` equality columns, then the queue order
+    (priority DESC, the due time ascending with PostgreSQL's NULLS LAST, id), partial on the
+    queue's `where`, so the first page is the first 50 entries. INCLUDE (PostgreSQL only)
+    carries what the agent scope filters on, so a capped count is an index-only scan."""
+    return Index(
+        name,
+        *leading,
+        text("priority_id DESC"),
+        "next_due_at",
+        "id",
+        postgresql_where=text(where),
+        sqlite_where=text(where),
+        postgresql_include=list(include),
+    )
+
+
 class Ticket(Base):
-    """A ticket. `version` is the optimistic lock: every write bumps it, and a stale write fails."""
+    """A ticket. `version` is the optimistic lock: every write bumps it, and a stale write fails.
+
+    Subject search uses a pg_trgm GIN index on PostgreSQL (ILIKE '%word%' through it; the
+    extension is created with the table) and a plain LIKE scan on SQLite."""
 
     __tablename__ = "tickets"
     __table_args__ = (
-        Index("ix_tickets_queue", "state", text("priority_id DESC"), "next_due_at", "id"),
-        Index(
-            "ix_tickets_assignee_queue",
-            "assignee_id",
-            "state",
-            text("priority_id DESC"),
-            "next_due_at",
+        _queue_index("ix_tickets_open_queue", where=LIVE, include=SCOPE + ("team_id",)),
+        _queue_index("ix_tickets_closed_queue", where="closed_at IS NOT NULL", include=SCOPE),
+        _queue_index(
+            "ix_tickets_unassigned_queue",
+            where=f"{LIVE} AND assignee_id IS NULL AND team_id IS NULL",
+            include=SCOPE,
         ),
-        Index("ix_tickets_team_queue", "team_id", "state", text("priority_id DESC"), "next_due_at"),
-        Index(
-            "ix_tickets_department_queue",
-            "department_id",
-            "state",
-            text("priority_id DESC"),
-            "next_due_at",
+        _queue_index(
+            "ix_tickets_assignee_queue", "assignee_id", where=LIVE, include=("department_id",)
         ),
+        _queue_index("ix_tickets_team_queue", "team_id", where=LIVE, include=SCOPE),
+        _queue_index("ix_tickets_state_queue", "state", where=LIVE, include=SCOPE),
+        Index(
+            "ix_tickets_subject_trgm",
+            "subject",
+            postgresql_using="gin",
+            postgresql_ops={"subject": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
         Index("ix_tickets_requester", "requester_id", "updated_at"),
         Index(
             "ix_tickets_next_due_at",
             "next_due_at",
             postgresql_where=text("closed_at IS NULL"),
             sqlite_where=text("closed_at IS NULL"),
+        ),
+        Index(
+            "ix_tickets_timer_due_at",
+            "timer_due_at",
+            postgresql_where=text("timer_due_at IS NOT NULL"),
+            sqlite_where=text("timer_due_at IS NOT NULL"),
         ),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -274,6 +321,15 @@ class Ticket(Base):
     resolution_due_at: Mapped[datetime | None] = utc_column()
     resolution_paused_at: Mapped[datetime | None] = utc_column()
     next_due_at: Mapped[datetime | None] = utc_column()
+    sla_started_at: Mapped[datetime | None] = utc_column()
+    """When the plan's clocks (re)started: opening, or a change of plan."""
+    first_response_paused_at: Mapped[datetime | None] = utc_column()
+    next_response_started_at: Mapped[datetime | None] = utc_column()
+    next_response_due_at: Mapped[datetime | None] = utc_column()
+    next_response_paused_at: Mapped[datetime | None] = utc_column()
+    timer_due_at: Mapped[datetime | None] = utc_column()
+    """The earliest pending SLA timer step (at risk, breach, breach+N, auto-close): what the
+    sweep looks for once it has passed (workflow/clocks.py keeps it)."""
     escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     escalated_at: Mapped[datetime | None] = utc_column()
     created_at: Mapped[datetime] = utc_column(nullable=False)
@@ -284,6 +340,15 @@ class Ticket(Base):
     workflow_version: Mapped[WorkflowVersion] = relationship(lazy="raise_on_sql")
 
     __mapper_args__ = {"version_id_col": version}
+
+
+# The subject's trigram index needs pg_trgm, created before the table on PostgreSQL (a
+# trusted extension: the database owner may create it). The migration does the same.
+event.listen(
+    Ticket.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
 
 
 class ThreadEntry(Base):
@@ -333,7 +398,141 @@ class Counter(Base):
 # ---- section: SLA calendars, plans and timers -------------------------------------------
 
 
+class SlaCalendar(Base):
+    """A business calendar as data, stored in exactly the shape a calendar file has
+    (`workflow.calendars.parse_calendar` reads it; `calendar_to_data` writes it), so it can
+    be shared and checked by other tools. Plans without one run around the clock."""
+
+    __tablename__ = "calendars"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SlaStep(Base):
+    """One SLA step that ran for a ticket: a clock at risk, breached, breach+N minutes, or
+    the auto-close after silence. The unique key is what makes a timer job safe to run twice
+    or on two workers at once: the step's effects commit in the same transaction as this
+    row, and the second insert finds the first and does nothing."""
+
+    __tablename__ = "sla_steps"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "clock", "cycle", "step", name="uq_sla_steps_step"),
+        Index("ix_sla_steps_done_at", "done_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    clock: Mapped[str] = mapped_column(String(20))
+    cycle: Mapped[int] = mapped_column(BigInteger)
+    """Which run of the clock, as its start in Unix seconds (workflow.clocks.cycle): the
+    next-response clock starts again at each customer message, the others with the plan."""
+    step: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime] = utc_column(nullable=False)
+    done_at: Mapped[datetime] = utc_column(nullable=False)
+    actions: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    """What the step did, in words (the policy's actions as they turned out)."""
+
+
+class Notification(Base):
+    """An in-app notice for one staff member (an escalation reached them). Mail goes out
+    separately, through an RQ job, once the transaction that created this has committed."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user", "user_id", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = utc_column(nullable=False)
+    read_at: Mapped[datetime | None] = utc_column()
+
+
 # ---- section: canned responses and attachments -------------------------------------------
 
 
+class CannedResponse(Base):
+    """A reply template admins keep so a polite, consistent answer is one click away. The
+    body may use the placeholders of `workflow.canned.PLACEHOLDERS`; others are refused."""
+
+    __tablename__ = "canned_responses"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    created_at: Mapped[datetime] = utc_column(nullable=False)
+    updated_at: Mapped[datetime] = utc_column(nullable=False)
+
+
+class Attachment(Base):
+    """A file sent with one thread entry. Stored under a random key (never its own name);
+    who may download it follows the entry: an internal note's files are staff-only."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        Index("ix_attachments_ticket", "ticket_id", "id"),
+        Index("ix_attachments_entry", "thread_entry_id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    thread_entry_id: Mapped[int] = mapped_column(
+        ForeignKey("thread_entries.id", ondelete="CASCADE")
+    )
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = utc_column(nullable=False)
+
+
 # ---- section: admin history --------------------------------------------------------------
+
+
+class AdminChange(Base):
+    """One change an admin made (a workflow published, an SLA plan edited, a person
+    deactivated): who, when, what kind, which object, and what changed. Append-only; every
+    admin feature records into it through `workflow.admin_history.record`."""
+
+    __tablename__ = "admin_changes"
+    __table_args__ = (
+        Index("ix_admin_changes_at", "at", "id"),
+        Index("ix_admin_changes_subject", "kind", "subject", "id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = utc_column(nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(60))
+    """What kind of change, as `area.verb`: `workflow.publish`, `sla_plan.update`, ..."""
+    subject: Mapped[str] = mapped_column(String(200))
+    """Which object: a workflow's key, an SLA plan's name, a person's email."""
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+# ---- section: ops ------------------------------------------------------------------------
+# SLA compliance (workflow/compliance.py) finds the clocks decided in a window through these:
+# a met clock by its stop (the first reply, the resolution), a breached one by its due time.
+# They change only together with `next_due_at` (already indexed), so they cost no HOT update.
+
+
+def _when_set(column: str) -> Index:
+    where = text(f"{column} IS NOT NULL")
+    return Index(
+        f"ix_tickets_{column}",
+        Ticket.__table__.c[column],
+        postgresql_where=where,
+        sqlite_where=where,
+    )
+
+
+OPS_INDEXES = tuple(
+    _when_set(column)
+    for column in (
+        "first_response_due_at",
+        "first_responded_at",
+        "resolution_due_at",
+        "resolved_at",
+    )
+)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from workflow import clocks
+from workflow import clocks, plan_terms
 from workflow.errors import InvalidInput, PermissionDenied
 from workflow.followups import LiveUpdate, Notify
 from workflow.loading import compiled_version
@@ -15,7 +15,6 @@ from workflow.models import (
     Counter,
     EntryKind,
     HelpTopic,
-    SlaPlan,
     ThreadEntry,
     Ticket,
     TransitionLog,
@@ -125,10 +124,9 @@ def open_in_transaction(
         created_at=now,
         updated_at=now,
     )
-    clocks.start(
-        ticket, session.get(SlaPlan, topic.sla_plan_id) if topic.sla_plan_id else None, now
-    )
-    clocks.recompute(ticket, wf.definition, now)
+    terms = plan_terms.load(session, topic.sla_plan_id)
+    clocks.start(ticket, terms, now)
+    clocks.recompute(ticket, wf.definition, now, terms)
     session.add(ticket)
     session.flush()
     session.add(
@@ -158,7 +156,7 @@ def open_in_transaction(
     return Outcome(
         ticket,
         [
-            *clocks.timers(ticket, wf.definition),
+            *clocks.timers(ticket, wf.definition, terms, now, cancel_idle=False),
             Notify("ticket_opened", ticket.id, requester_id),
             LiveUpdate(ticket.id, ticket.number, ticket.version),
         ],

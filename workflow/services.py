@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow import actions, clocks, engine, machines
+from workflow import actions, clocks, engine, machines, plan_terms
 from workflow.errors import InvalidInput, PermissionDenied, TransitionRejected
 from workflow.followups import FollowUp, LiveUpdate
 from workflow.loading import compiled_version
@@ -26,7 +26,16 @@ from workflow.rules import Actor, GuardContext, TicketView
 from workflow.sanitize import clean_html
 from workflow.ticket_record import TicketChange, TicketRecord, load_record
 
-__all__ = ["Outcome", "actor_for", "add_note", "apply_event", "explain", "open_ticket", "reply"]
+__all__ = [
+    "Outcome",
+    "actor_for",
+    "add_note",
+    "apply_event",
+    "explain",
+    "fire_in_transaction",
+    "open_ticket",
+    "reply",
+]
 
 CUSTOMER_REPLY_EVENTS = ("customer_replied", "reopen")
 LOGGED_PARAMS = ("assignee_id", "team_id", "department_id", "priority_id", "sla_plan_id")
@@ -99,7 +108,7 @@ def _fire(
             data or None,
         )
     )
-    return _recompute(ticket, wf, now)
+    return _recompute(session, ticket, wf, now)
 
 
 def apply_event(
@@ -125,6 +134,23 @@ def apply_event(
         follow_ups = _fire(session, change, wf, event, actor, now, note, params)
         change.save(session)
     return Outcome(ticket, [*follow_ups, LiveUpdate(ticket.id, ticket.number, ticket.version)])
+
+
+def fire_in_transaction(
+    session: Session,
+    change: TicketChange,
+    wf: Compiled,
+    event: str,
+    actor: Actor,
+    now: datetime,
+    note: str | None = None,
+    **params: Any,
+) -> list[FollowUp]:
+    """`apply_event`'s decision, transition, actions and log row inside the caller's
+    transaction, for a verb that moves several tickets at once and must leave every one of
+    them as it was when one is refused (handing a deactivated agent's tickets over).
+    Raises before the record changes; the caller saves `change` and commits."""
+    return _fire(session, change, wf, event, actor, now, note, params)
 
 
 # ---- thread --------------------------------------------------------------------------------
@@ -165,14 +191,14 @@ def reply(
                     ticket.id,
                 )
             kind = EntryKind.CUSTOMER_MESSAGE
+            clocks.customer_message(ticket, now, plan_terms.lazy(session, ticket.sla_plan_id))
         elif actor.role in ("agent", "admin"):
             if state.final:
                 raise TransitionRejected(
                     "reply", ["This ticket is closed; the customer's next message opens a new one."]
                 )
             kind = EntryKind.PUBLIC_REPLY
-            if ticket.first_responded_at is None:
-                ticket.first_responded_at = now
+            clocks.public_reply(ticket, now)
         else:
             raise PermissionDenied("Only agents and admins reply to customers.")
         change.entries.append(
@@ -182,15 +208,18 @@ def reply(
         follow_ups = (
             _customer_event(session, change, wf, actor, now)
             if (kind == EntryKind.CUSTOMER_MESSAGE)
-            else _recompute(ticket, wf, now)
+            else _recompute(session, ticket, wf, now)
         )
         change.save(session)
     return Outcome(ticket, [*follow_ups, LiveUpdate(ticket.id, ticket.number, ticket.version)])
 
 
-def _recompute(ticket: TicketView, wf: Compiled, now: datetime) -> list[FollowUp]:
-    clocks.recompute(ticket, wf.definition, now)
-    return clocks.timers(ticket, wf.definition)
+def _recompute(
+    session: Session, ticket: TicketView, wf: Compiled, now: datetime
+) -> list[FollowUp]:
+    """Timer follow-ups for the clocks this call changed; the plan is read only if one did."""
+    terms = plan_terms.lazy(session, ticket.sla_plan_id)  # type: ignore[attr-defined]
+    return clocks.recompute(ticket, wf.definition, now, terms)
 
 
 def _customer_event(
@@ -202,7 +231,7 @@ def _customer_event(
         ctx = GuardContext(ticket, actor, now, event)
         if engine.decide(wf.definition, ticket.state, event, ctx).allowed:
             return _fire(session, change, wf, event, actor, now, None, {})
-    return _recompute(ticket, wf, now)
+    return _recompute(session, ticket, wf, now)
 
 
 def add_note(

@@ -7,6 +7,10 @@ several times the database round trips for a one-row update (measured in bench/:
 it, and write back only the changed columns with the optimistic version check in the
 WHERE clause, then the new thread entries and log rows. Guards, actions and clocks read
 and write the same attribute names on a record as on the ORM `Ticket`.
+
+The statements run through `workflow.prepared`, on the driver connection of the session's
+transaction: SQLAlchemy's per-statement execution machinery cost more client CPU than the
+driver's work for these small statements (bench/: 0.50 instead of 0.60 ms per transition).
 """
 
 from __future__ import annotations
@@ -14,21 +18,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Update
 
 from workflow.errors import NotFound, StaleTicket
 from workflow.loading import compiled_version
 from workflow.machines import Compiled
 from workflow.models import ThreadEntry, Ticket, TransitionLog, WorkflowVersion
+from workflow.prepared import Prepared
 from workflow.rules import Actor
 
 TICKETS = Ticket.__table__
 COLUMNS: tuple[str, ...] = tuple(c.key for c in TICKETS.columns)
 ENTRY_COLUMNS = tuple(c.key for c in ThreadEntry.__table__.columns if c.key != "id")
 
-_LOAD = (
+_LOAD = Prepared(
     select(TICKETS, WorkflowVersion.checksum)
     .join(WorkflowVersion, TICKETS.c.workflow_version_id == WorkflowVersion.id)
     .where(TICKETS.c.id == bindparam("ticket_id"))
@@ -72,34 +76,38 @@ class TicketChange:
         StaleTicket: someone else wrote first), then INSERT the entries and log rows."""
         record = self.record
         changes = record.changes()
-        conn = session.connection()
-        result = conn.execute(
-            _update_for(tuple(changes)),
-            {**changes, "_id": record.id, "_version": record.loaded_version},
+        count = _update_for(tuple(changes)).execute(
+            session, {**changes, "_id": record.id, "_version": record.loaded_version}
         )
-        if result.rowcount != 1:
+        if count != 1:
             raise StaleTicket(record.number, record.loaded_version, None)
         record.version = record.loaded_version + 1
         if self.entries:
             rows = [{k: getattr(e, k) for k in ENTRY_COLUMNS} for e in self.entries]
             for row in rows:
                 row["ticket_id"] = record.id
-            conn.execute(_INSERT_ENTRY, rows)
+            _INSERT_ENTRY.execute_many(session, rows)
         if self.logs:
-            conn.execute(_INSERT_LOG, self.logs)
+            _INSERT_LOG.execute_many(session, self.logs)
 
 
-_INSERT_ENTRY = insert(ThreadEntry.__table__)
-_INSERT_LOG = insert(TransitionLog.__table__)
-_updates: dict[tuple[str, ...], Update] = {}
+def _insert(table: Table) -> Prepared:
+    """INSERT of every column but the key; `inline()`: no RETURNING of the new id."""
+    values = {c.key: bindparam(c.key) for c in table.columns if c.key != "id"}
+    return Prepared(insert(table).values(values).inline())
 
 
-def _update_for(columns: tuple[str, ...]) -> Update:
+_INSERT_ENTRY = _insert(ThreadEntry.__table__)
+_INSERT_LOG = _insert(TransitionLog.__table__)
+_updates: dict[tuple[str, ...], Prepared] = {}
+
+
+def _update_for(columns: tuple[str, ...]) -> Prepared:
     """The UPDATE for one set of changed columns, built once per set (a service changes one
     of a handful of sets), with the optimistic version check in its WHERE clause."""
     statement = _updates.get(columns)
     if statement is None:
-        statement = (
+        statement = Prepared(
             update(TICKETS)
             .where(TICKETS.c.id == bindparam("_id"), TICKETS.c.version == bindparam("_version"))
             .values({**{c: bindparam(c) for c in columns}, "version": TICKETS.c.version + 1})
@@ -113,10 +121,10 @@ def load_record(
 ) -> tuple[TicketRecord, Compiled]:
     """The ticket and its workflow. An end user asking for someone else's ticket gets
     NotFound (never a hint that it exists); a stale `expected_version` raises StaleTicket."""
-    row = session.connection().execute(_LOAD, {"ticket_id": ticket_id}).one_or_none()
+    row = _LOAD.first(session, {"ticket_id": ticket_id})
     if row is None:
         raise NotFound("There is no such ticket.")
-    values = row._mapping
+    values = dict(zip((*COLUMNS, "checksum"), row, strict=True))
     if actor.role == "end_user" and values["requester_id"] != actor.id:
         raise NotFound("There is no such ticket.")
     if expected_version is not None and values["version"] != expected_version:

@@ -18,12 +18,17 @@ from web.cli import cli
 from workflow.db import sqlalchemy_url
 from workflow.models import Base, Priority, SlaPlan, User, Workflow, WorkflowVersion
 
-EXPRESSION_INDEXES = {
-    "ix_tickets_queue",
+QUEUE_INDEXES = {
+    "ix_tickets_open_queue",
+    "ix_tickets_closed_queue",
+    "ix_tickets_unassigned_queue",
     "ix_tickets_assignee_queue",
     "ix_tickets_team_queue",
-    "ix_tickets_department_queue",
+    "ix_tickets_state_queue",
 }
+EXPRESSION_INDEXES = QUEUE_INDEXES
+POSTGRES_ONLY_INDEXES = {"ix_tickets_subject_trgm"}
+"""pg_trgm's GIN index exists on PostgreSQL only (alembic does not read `ddl_if`)."""
 SUPPORT = Path(__file__).parents[2] / "workflow" / "definitions" / "support.yaml"
 
 
@@ -99,6 +104,12 @@ def test_db_upgrade_builds_the_schema_and_loads_the_builtins_once(sqlite_url):
     engine.dispose()
 
 
+# SQLite cannot reflect the lower(email) index, so neither SQLAlchemy nor alembic compare it
+# (they say so); its presence is asserted by name below instead.
+@pytest.mark.filterwarnings(
+    "ignore:Skipped unsupported reflection of expression-based index:sqlalchemy.exc.SAWarning"
+)
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_migrations_match_the_models(engine, session_factory):
     """`db upgrade` on an empty database yields exactly the models' schema, indexes included."""
     url = engine.url.render_as_string(hide_password=False)
@@ -111,22 +122,29 @@ def test_migrations_match_the_models(engine, session_factory):
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
             indexes = {ix["name"] for ix in inspect(conn).get_indexes("tickets")}
+            users_indexes = {
+                name
+                for (name,) in conn.execute(
+                    text("SELECT indexname FROM pg_indexes WHERE tablename = 'users'")
+                    if engine.dialect.name == "postgresql"
+                    else text("SELECT name FROM sqlite_master WHERE tbl_name = 'users'")
+                )
+            }
         if engine.dialect.name == "sqlite":
             # SQLite cannot reflect expression indexes (priority_id DESC), so alembic reports
             # them as removed and added; their presence is asserted by name below instead
+            skipped = EXPRESSION_INDEXES | POSTGRES_ONLY_INDEXES
             diff = [
                 d
                 for d in diff
-                if not (d[0] in ("add_index", "remove_index") and d[1].name in EXPRESSION_INDEXES)
+                if not (d[0] in ("add_index", "remove_index") and d[1].name in skipped)
             ]
+            assert "ix_tickets_subject_trgm" not in indexes
+        else:
+            assert "ix_tickets_subject_trgm" in indexes
         assert diff == []
-        assert {
-            "ix_tickets_queue",
-            "ix_tickets_assignee_queue",
-            "ix_tickets_team_queue",
-            "ix_tickets_department_queue",
-            "ix_tickets_next_due_at",
-        } <= indexes
+        assert QUEUE_INDEXES | {"ix_tickets_next_due_at"} <= indexes
+        assert "ix_users_email_lower" in users_indexes
     finally:
         with engine.begin() as conn:
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))

@@ -957,7 +957,9 @@ def test_resolution_clock_pauses_while_awaiting_customer_and_resumes_shifted(wor
     ).ticket
     assert ticket.resolution_paused_at is None
     assert ticket.resolution_due_at == NOW + 5 * DAY + 2 * DAY
-    assert ticket.next_due_at == ticket.resolution_due_at
+    # the customer's answer also starts the next-response clock (SEV C: 8 hours)
+    assert ticket.next_response_due_at == answered_at + 8 * HOUR
+    assert ticket.next_due_at == ticket.next_response_due_at
 
 
 def test_resolution_clock_pauses_while_resolved_and_resumes_on_reopen(world):

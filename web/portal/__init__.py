@@ -79,3 +79,10 @@ bp.add_url_rule("/tickets/<int:number>", "ticket", tickets.ticket)
 bp.add_url_rule("/tickets/<int:number>/reply", "reply", tickets.reply, methods=["POST"])
 bp.add_url_rule("/tickets/<int:number>/confirm", "confirm", tickets.confirm, methods=["POST"])
 bp.add_url_rule("/tickets/<int:number>/reopen", "reopen", tickets.reopen, methods=["POST"])
+
+# Attachments of my tickets' public messages.
+from web.portal import attachments  # noqa: E402
+
+bp.add_url_rule(
+    "/tickets/<int:number>/attachments/<int:attachment_id>", "attachment", attachments.download
+)

@@ -8,16 +8,20 @@ change goes through one service call, which checks the version the person saw.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from web import uploads
 from web.auth import end_user_required
 from web.extensions import db
+from web.followups import after_commit
 from web.forms import OpenTicketForm, ReplyForm, VersionForm
-from workflow import services
+from workflow import attachments, services
+from workflow.attachments import UploadRefused
 from workflow.loading import compiled_version
 from workflow.models import EntryKind, HelpTopic, ThreadEntry, Ticket, User
 
@@ -62,27 +66,39 @@ def open_ticket():
         select(HelpTopic).where(HelpTopic.is_active).order_by(HelpTopic.name)
     ).all()
     form.help_topic_id.choices = [SelectChoice(t.id, t.name) for t in topics]
+    attachment_errors: list[str] = []
     if form.validate_on_submit():
-        actor = current_user.actor
-        outcome = services.open_ticket(
-            db.session,
-            requester_id=actor.id,
-            help_topic_id=form.help_topic_id.data,
-            subject=form.subject.data,
-            body=form.body.data,
-            actor=actor,
-            now=datetime.now(UTC),
-        )
-        flash(f"Ticket #{outcome.ticket.number} is open. We will answer here and by mail.")
-        return redirect(url_for("portal.ticket", number=outcome.ticket.number))
+        actor, now = current_user.actor, datetime.now(UTC)
+        try:  # the files are saved with the ticket's first message, or nothing is
+            with attachments.attached(
+                db.session, uploads.store(), uploads.from_request(), actor, now
+            ):
+                outcome = services.open_ticket(
+                    db.session,
+                    requester_id=actor.id,
+                    help_topic_id=form.help_topic_id.data,
+                    subject=form.subject.data,
+                    body=form.body.data,
+                    actor=actor,
+                    now=now,
+                )
+        except UploadRefused as exc:
+            attachment_errors = exc.messages
+        else:
+            after_commit(outcome)
+            flash(f"Ticket #{outcome.ticket.number} is open. We will answer here and by mail.")
+            return redirect(url_for("portal.ticket", number=outcome.ticket.number))
     status = 422 if form.is_submitted() else 200
-    return render_template("portal/open_ticket.html", form=form), status
+    return render_template(
+        "portal/open_ticket.html",
+        form=form,
+        attachment_errors=attachment_errors,
+        attachment_limits=uploads.limits(),
+    ), status
 
 
-@end_user_required
-def ticket(number: int):
-    """One of my tickets: the public thread and what I can do now."""
-    t = _mine(number)
+def page_context(t: Ticket) -> dict[str, Any]:
+    """What the page and its live fragments (the template's blocks) render from."""
     entries = db.session.execute(
         select(ThreadEntry, User.name)
         .join(User, User.id == ThreadEntry.author_id, isouter=True)
@@ -94,15 +110,22 @@ def ticket(number: int):
         for d in services.explain(db.session, t, current_user.actor, datetime.now(UTC))
         if d.allowed
     }
-    return render_template(
-        "portal/ticket.html",
+    return dict(
         ticket=t,
         entries=entries,
         labels=_labels(t),
-        reply=ReplyForm(version=t.version),
-        button=VersionForm(version=t.version),
+        reply=ReplyForm(formdata=None, version=t.version),
+        button=VersionForm(formdata=None, version=t.version),
         allowed=allowed,
+        attachments=attachments.listing(db.session, t.id, public_only=True),
+        attachment_limits=uploads.limits(),
     )
+
+
+@end_user_required
+def ticket(number: int):
+    """One of my tickets: the public thread and what I can do now."""
+    return render_template("portal/ticket.html", **page_context(_mine(number)))
 
 
 @end_user_required
@@ -113,14 +136,14 @@ def reply(number: int):
     if not form.validate_on_submit():
         flash(" ".join(e for errors in form.errors.values() for e in errors))
         return redirect(url_for("portal.ticket", number=number)), 303
-    outcome = services.reply(
-        db.session,
-        t.id,
-        current_user.actor,
-        datetime.now(UTC),
-        form.body.data,
-        expected_version=form.version.data,
-    )
+    actor, now = current_user.actor, datetime.now(UTC)
+    with attachments.attached(
+        db.session, uploads.store(), uploads.from_request(), actor, now, t.id
+    ):
+        outcome = services.reply(
+            db.session, t.id, actor, now, form.body.data, expected_version=form.version.data
+        )
+    after_commit(outcome)
     if outcome.ticket.id != t.id:
         flash(f"This ticket was closed, so your message opened ticket #{outcome.ticket.number}.")
     return redirect(url_for("portal.ticket", number=outcome.ticket.number), 303)
@@ -131,7 +154,7 @@ def _fire(number: int, event: str, message: str):
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400, "The form was incomplete; reload the page and try again.")
-    services.apply_event(
+    outcome = services.apply_event(
         db.session,
         t.id,
         event,
@@ -139,6 +162,7 @@ def _fire(number: int, event: str, message: str):
         datetime.now(UTC),
         expected_version=form.version.data,
     )
+    after_commit(outcome)
     flash(message)
     return redirect(url_for("portal.ticket", number=number), 303)
 

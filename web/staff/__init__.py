@@ -44,3 +44,28 @@ from web.staff import intake  # noqa: E402
 bp.add_url_rule(
     "/tickets/new", "open_for_customer", intake.open_for_customer, methods=["GET", "POST"]
 )
+
+# Priority and SLA plan, bulk actions, canned responses, attachments (a module each).
+from web.staff import attachments, bulk, canned, ticket_settings  # noqa: E402
+
+bp.add_url_rule(
+    "/tickets/<int:number>/priority",
+    "change_priority",
+    ticket_settings.change_priority,
+    methods=["POST"],
+)
+bp.add_url_rule(
+    "/tickets/<int:number>/sla-plan",
+    "change_sla_plan",
+    ticket_settings.change_sla_plan,
+    methods=["POST"],
+)
+bp.add_url_rule("/bulk", "bulk", bulk.apply, methods=["POST"])
+bp.add_url_rule("/bulk/result", "bulk_result", bulk.result)
+bp.add_app_template_global(bulk.teams, "bulk_teams")
+bp.add_url_rule(
+    "/tickets/<int:number>/canned", "insert_canned", canned.insert, methods=["GET", "POST"]
+)
+bp.add_url_rule(
+    "/tickets/<int:number>/attachments/<int:attachment_id>", "attachment", attachments.download
+)

@@ -11,6 +11,7 @@ from wtforms import SelectChoice
 
 from web.auth import staff_required
 from web.extensions import db
+from web.followups import after_commit
 from web.forms import IntakeForm
 from workflow import services
 from workflow.errors import InvalidInput
@@ -44,6 +45,7 @@ def open_for_customer():
             db.session.rollback()
             form.email.errors.extend(exc.messages)
         else:
+            after_commit(outcome)
             flash(f"Ticket #{outcome.ticket.number} is open for {customer.name}.")
             return redirect(url_for("staff.ticket", number=outcome.ticket.number))
     status = 422 if form.is_submitted() else 200

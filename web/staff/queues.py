@@ -24,11 +24,11 @@ from workflow.models import (
     User,
     UtcDateTime,
     staff_departments,
-    team_members,
 )
 
 PAGE_SIZE = 50
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
+SEARCH_COUNT_CAP = 200
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
@@ -53,7 +53,9 @@ QUEUE_KEYS = {q.key for q in QUEUES}
 @dataclass(frozen=True)
 class Filters:
     """Narrowing of every queue: by field, and a search by number, subject or requester
-    email. Subject search is a substring match (a trigram index is the next step for it)."""
+    email. Subject search is a substring match (ILIKE), served by a pg_trgm GIN index on
+    PostgreSQL and a plain LIKE scan on SQLite; an email is matched whole, case-insensitively,
+    through the lower(email) index."""
 
     department_id: int | None = None
     help_topic_id: int | None = None
@@ -102,23 +104,52 @@ def _scope(user: User) -> Any:
     return or_(Ticket.department_id.in_(departments), Ticket.assignee_id == user.id)
 
 
-def _filter(queue: str, user: User) -> Any:
-    live = Ticket.closed_at.is_(None)
-    my_teams = select(team_members.c.team_id).where(team_members.c.user_id == user.id)
+def _filter(queue: str, user: User, t: Any = Ticket) -> Any:
+    """The queue's own condition, on the ticket columns of `t` (the table, or a subquery's).
+    "My team" names the team ids (loaded once per request, with the user) instead of a
+    subquery: the planner then reads the team index in queue order, and someone in no team
+    gets an empty queue at once instead of a walk through every open ticket (1.3 s at
+    1,000,000 tickets)."""
+    live = t.closed_at.is_(None)
+    if queue == "team":
+        return and_(live, t.team_id.in_([team.id for team in user.teams]))
     return {
-        "mine": and_(live, Ticket.assignee_id == user.id),
-        "unassigned": and_(live, Ticket.assignee_id.is_(None), Ticket.team_id.is_(None)),
-        "team": and_(live, Ticket.team_id.in_(my_teams)),
+        "mine": and_(live, t.assignee_id == user.id),
+        "unassigned": and_(live, t.assignee_id.is_(None), t.team_id.is_(None)),
         "open": live,
-        "awaiting": and_(live, Ticket.state == "awaiting_customer"),
-        "resolved": and_(live, Ticket.state == "resolved"),
-        "closed": Ticket.closed_at.is_not(None),
+        "awaiting": and_(live, t.state == "awaiting_customer"),
+        "resolved": and_(live, t.state == "resolved"),
+        "closed": t.closed_at.is_not(None),
     }[queue]
 
 
-def _due_key() -> Any:
-    """Tickets without a running clock sort after every due time."""
-    return func.coalesce(Ticket.next_due_at, literal(FAR_FUTURE, UtcDateTime()))
+def _order() -> tuple[Any, ...]:
+    """Most urgent priority, then the nearest due time; tickets without a running clock
+    after every due time (NULLS LAST, PostgreSQL's own order for an ascending column, so
+    the queue indexes hand rows out already sorted: a coalesce() here would force a sort
+    of every ticket in the queue)."""
+    return (Ticket.priority_id.desc(), Ticket.next_due_at.asc().nulls_last(), Ticket.id)
+
+
+def _after_key(priority: int, due: datetime, ticket_id: int) -> Any:
+    """Rows after (priority, due, id) in `_order()`; FAR_FUTURE stands for "no due time".
+
+    `priority_id <= priority` is spelled out so the index scan starts at that priority
+    instead of filtering every more urgent ticket."""
+    same = Ticket.priority_id == priority
+    if due >= FAR_FUTURE:
+        later = and_(same, Ticket.next_due_at.is_(None), Ticket.id > ticket_id)
+    else:
+        at = literal(due, UtcDateTime())
+        later = and_(
+            same,
+            or_(
+                Ticket.next_due_at > at,
+                Ticket.next_due_at.is_(None),
+                and_(Ticket.next_due_at == at, Ticket.id > ticket_id),
+            ),
+        )
+    return and_(Ticket.priority_id <= priority, or_(Ticket.priority_id < priority, later))
 
 
 def rows(
@@ -147,38 +178,64 @@ def rows(
         .outerjoin(Team, Team.id == Ticket.team_id)
         .outerjoin(SlaPlan, SlaPlan.id == Ticket.sla_plan_id)
         .where(_scope(user), _filter(queue, user), *(filters or Filters()).where(requester))
-        .order_by(Ticket.priority_id.desc(), _due_key(), Ticket.id)
+        .order_by(*_order())
         .limit(PAGE_SIZE)
     )
     if after is not None:
-        priority, due, ticket_id = after
-        query = query.where(
-            or_(
-                Ticket.priority_id < priority,
-                and_(Ticket.priority_id == priority, _due_key() > literal(due, UtcDateTime())),
-                and_(
-                    Ticket.priority_id == priority,
-                    _due_key() == literal(due, UtcDateTime()),
-                    Ticket.id > ticket_id,
-                ),
-            )
-        )
+        query = query.where(_after_key(*after))
     return session.execute(query).all()
 
 
 def counts(session: Session, user: User, filters: Filters | None = None) -> dict[str, str]:
-    """Each queue's size, capped: past COUNT_CAP a count would scan, so it says "10,000+"."""
-    out = {}
+    """Each queue's size, capped: past COUNT_CAP it says "1,000+". One statement, a scalar
+    subquery per queue: one round trip instead of seven (on a busy machine each costs more
+    than the counting), the same work in the database.
+
+    Each count is an index-only scan of at most COUNT_CAP + 1 entries of the queue's index
+    (more for an agent, whose scope is a filter: about five times as many with five
+    departments), so it costs the same at a million tickets as at ten thousand. At a cap of
+    10,000 an agent's seven counts read some 300,000 index entries, 30-50 ms at 1,000,000."""
+    filters = filters or Filters()
+    if filters.q.strip():
+        return _search_counts(session, user, filters)
+    narrowing = filters.where(aliased(User))  # no search: the requester is not involved
+    capped = [
+        select(func.count())
+        .select_from(
+            select(Ticket.id)
+            .where(_scope(user), _filter(q.key, user), *narrowing)
+            .limit(COUNT_CAP + 1)
+            .subquery()
+        )
+        .scalar_subquery()
+        for q in QUEUES
+    ]
+    found = session.execute(select(*capped)).one()
+    return {
+        q.key: f"{COUNT_CAP:,}+" if n > COUNT_CAP else f"{n:,}"
+        for q, n in zip(QUEUES, found, strict=True)
+    }
+
+
+def _search_counts(session: Session, user: User, filters: Filters) -> dict[str, str]:
+    """Under a search, one statement: the matches come through the search's own index (the
+    number, lower(email), the subject's trigrams), at most SEARCH_COUNT_CAP + 1 of them,
+    and are sorted into the queues with FILTER. Seven queue-by-queue counts would each
+    rebuild the trigram bitmap: 20-35 ms apiece for a word in 8% of a million subjects.
+    Past the cap the counts are lower bounds, and say so ("12+")."""
     requester = aliased(User)
-    narrowing = (filters or Filters()).where(requester)
-    for q in QUEUES:
-        query = select(Ticket.id).where(_scope(user), _filter(q.key, user), *narrowing)
-        if filters is not None and filters.q and "@" in filters.q:
-            query = query.join(requester, requester.id == Ticket.requester_id)
-        capped = query.limit(COUNT_CAP + 1).subquery()
-        n = session.scalar(select(func.count()).select_from(capped))
-        out[q.key] = f"{COUNT_CAP:,}+" if n > COUNT_CAP else f"{n:,}"
-    return out
+    matches = select(Ticket.assignee_id, Ticket.team_id, Ticket.state, Ticket.closed_at).where(
+        _scope(user), *filters.where(requester)
+    )
+    if "@" in filters.q:
+        matches = matches.join(requester, requester.id == Ticket.requester_id)
+    m = matches.limit(SEARCH_COUNT_CAP + 1).subquery()
+    tally = select(
+        func.count(), *(func.count().filter(_filter(q.key, user, m.c)) for q in QUEUES)
+    ).select_from(m)
+    total, *each = session.execute(tally).one()
+    more = "+" if total > SEARCH_COUNT_CAP else ""
+    return {q.key: f"{min(n, SEARCH_COUNT_CAP):,}{more}" for q, n in zip(QUEUES, each, strict=True)}
 
 
 def sort_key(ticket: Ticket) -> tuple:

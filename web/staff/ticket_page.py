@@ -11,22 +11,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from web import htmx, uploads
 from web.auth import staff_required
 from web.extensions import db
+from web.followups import after_commit
 from web.forms import ComposerForm, VersionForm
-from workflow import services
+from web.staff import choices, ticket_extras
+from workflow import attachments, services
 from workflow.loading import compiled_version
 from workflow.models import (
-    Department,
-    HelpTopic,
-    Priority,
     Role,
-    SlaPlan,
-    Team,
     ThreadEntry,
     Ticket,
     TransitionLog,
@@ -45,9 +43,9 @@ GUARD_INPUTS = {
 TARGETS = ("assignee_id", "team_id", "department_id")
 
 
-def visible_ticket(number: int) -> Ticket:
+def find_visible(number: int) -> Ticket | None:
     """The ticket if this staff member may see it: admins and ops all, agents those of their
-    departments or assigned to them. Anything else is a 404, never a hint."""
+    departments or assigned to them."""
     query = select(Ticket).where(Ticket.number == number)
     user = current_user.user
     if user.role == Role.AGENT:
@@ -55,7 +53,12 @@ def visible_ticket(number: int) -> Ticket:
             staff_departments.c.user_id == user.id
         )
         query = query.where(or_(Ticket.department_id.in_(mine), Ticket.assignee_id == user.id))
-    ticket = db.session.scalar(query)
+    return db.session.scalar(query)
+
+
+def visible_ticket(number: int) -> Ticket:
+    """The ticket if this staff member may see it; anything else is a 404, never a hint."""
+    ticket = find_visible(number)
     if ticket is None:
         abort(404, "There is no such ticket, or it belongs to a department you do not work in.")
     return ticket
@@ -110,46 +113,55 @@ def _thread(ticket: Ticket, definition: Any) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: item["order"])
 
 
-@staff_required()
-def ticket_page(number: int):
-    """Everything about one ticket, and what this person may do with it now."""
-    ticket = visible_ticket(number)
+def page_context(ticket: Ticket, status: str | None = None) -> dict[str, Any]:
+    """Everything the page and each of its fragments (the template's blocks) render from:
+    a feature that adds to the page adds its values here, and HTMX answers get them too."""
     definition = compiled_version(db.session, ticket.workflow_version_id).definition
     actor = current_user.actor
     decisions = services.explain(db.session, ticket, actor, datetime.now(UTC))
-    lookups = {
-        "agents": db.session.execute(
-            select(User.id, User.name)
-            .where(User.is_active, User.role.in_([Role.AGENT, Role.ADMIN]))
-            .order_by(User.name)
-        ).all(),
-        "teams": db.session.execute(select(Team.id, Team.name).order_by(Team.name)).all(),
-        "departments": db.session.execute(
-            select(Department.id, Department.name).order_by(Department.name)
-        ).all(),
-    }
-    return render_template(
-        "staff/ticket.html",
+    return dict(
         ticket=ticket,
         state=definition.states[ticket.state],
         decisions=decisions,
         inputs={d.event: _inputs(definition, d.event) for d in decisions},
         thread=_thread(ticket, definition),
-        lookups=lookups,
-        names={
-            "requester": db.session.get(User, ticket.requester_id),
-            "assignee": db.session.get(User, ticket.assignee_id) if ticket.assignee_id else None,
-            "team": db.session.get(Team, ticket.team_id) if ticket.team_id else None,
-            "department": db.session.get(Department, ticket.department_id),
-            "topic": db.session.get(HelpTopic, ticket.help_topic_id)
-            if ticket.help_topic_id
-            else None,
-            "priority": db.session.get(Priority, ticket.priority_id),
-            "plan": db.session.get(SlaPlan, ticket.sla_plan_id) if ticket.sla_plan_id else None,
-        },
-        composer=ComposerForm(version=ticket.version),
-        button=VersionForm(version=ticket.version),
+        lookups=choices.handover(db.session),  # one statement each (web/staff/choices.py)
+        names=choices.header_names(db.session, ticket),
+        # formdata=None: after a POST the forms show the ticket as it is now, not what was sent
+        composer=ComposerForm(formdata=None, version=ticket.version),
+        button=VersionForm(formdata=None, version=ticket.version),
+        status=status,
+        **ticket_extras.context(ticket),  # priority/SLA forms, canned responses, attachments
     )
+
+
+@staff_required()
+def ticket_page(number: int):
+    """Everything about one ticket, and what this person may do with it now."""
+    return htmx.page("staff/ticket.html", **page_context(visible_ticket(number)))
+
+
+def answer(number: int, status: str, *, composer: bool = False) -> Response:
+    """What a successful change answers. HTMX: the ticket's header, actions and thread as they
+    are now, with `status` on top (and, after a message was sent, an empty composer). Without
+    JavaScript: `status` flashed and a 303 back to the page. If the change took the ticket out
+    of this person's sight (a transfer to another department), both go to the dashboard."""
+    ticket = find_visible(number)
+    if ticket is None:
+        flash(f"{status} Ticket #{number} is no longer in your departments.")
+        target = url_for("staff.dashboard")
+        if htmx.wants_fragment():
+            return htmx.fragment("", headers={"HX-Redirect": target})
+        return redirect(target, 303)
+    if not htmx.wants_fragment():
+        flash(status)
+        return redirect(url_for("staff.ticket", number=number), 303)
+    context = page_context(ticket, status)
+    html = htmx.render_block("staff/ticket.html", "ticket_main", **context)
+    if composer:
+        composer_html = htmx.render_block("staff/ticket.html", "composer", **context)
+        html += htmx.oob("ticket-composer", composer_html)
+    return htmx.fragment(html)
 
 
 @staff_required(Role.AGENT, Role.ADMIN)
@@ -162,7 +174,7 @@ def fire_event(number: int, event: str):
     params = {k: request.form[k] for k in TARGETS if request.form.get(k)}
     if request.form.get("reply"):
         params["reply"] = request.form["reply"]
-    services.apply_event(
+    outcome = services.apply_event(
         db.session,
         ticket.id,
         event,
@@ -172,8 +184,8 @@ def fire_event(number: int, event: str):
         expected_version=form.version.data,
         **params,
     )
-    flash("Done.")
-    return redirect(url_for("staff.ticket", number=number), 303)
+    after_commit(outcome)
+    return answer(number, "Done.")
 
 
 @staff_required(Role.AGENT, Role.ADMIN, Role.OPS)
@@ -184,14 +196,14 @@ def compose(number: int):
     if not form.validate_on_submit():
         abort(422, " ".join(e for errors in form.errors.values() for e in errors))
     now, actor = datetime.now(UTC), current_user.actor
+    files = uploads.from_request()  # saved with the message, in its transaction, or not at all
     if form.mode.data == "note":
-        services.add_note(
-            db.session, ticket.id, actor, now, form.body.data, expected_version=form.version.data
-        )
-        flash("Internal note added.")
+        verb, status = services.add_note, "Internal note added."
     else:
-        services.reply(
+        verb, status = services.reply, "Reply sent to the customer."
+    with attachments.attached(db.session, uploads.store(), files, actor, now, ticket.id):
+        outcome = verb(
             db.session, ticket.id, actor, now, form.body.data, expected_version=form.version.data
         )
-        flash("Reply sent to the customer.")
-    return redirect(url_for("staff.ticket", number=number), 303)
+    after_commit(outcome)
+    return answer(number, status, composer=True)

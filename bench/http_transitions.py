@@ -1,0 +1,307 @@
+"""Transitions over HTTP: the POST that transfers (or resolves) a ticket, answered with its
+HTMX fragment, under the real server, with concurrent clients on distinct tickets.
+
+    python -m bench.http_transitions [--size 100000] [--clients 8] [--seconds 15] [--rounds 3]
+    python -m bench.http_transitions --event resolve          # the other verb
+    python -m bench.http_transitions --profile                # ... and where the CPU goes
+    python -m bench.http_transitions --size 2000 --seconds 2 --rounds 1   # smoke
+
+The server is `ticketflow run` (gunicorn, gevent worker, `--workers` 2 as its default,
+access log on as configured) on this machine, against a database of its own
+(ticketflow_bench_http_<size>) and a private redis-server (follow-ups are dispatched to RQ
+and published for live updates as in production; no RQ worker runs). The load generator
+is this process: `--clients` threads, each a signed-in agent of the first department with
+its own keep-alive connection and CSRF token (plain http.client, no wrk: the session and
+CSRF handling stay in Python), each walking its own share of the department's tickets, so
+no two requests touch the same ticket. Each request is what htmx sends: the form (version,
+note, target) with HX-Request and X-CSRFToken; anything but a 200 is counted as an error.
+
+Per round (`--seconds` long, after a warm-up): requests per second, CPU milliseconds per
+request of the gunicorn workers (/proc utime + stime over the round / requests), of the
+PostgreSQL backends serving this database, of Redis and of the load generator itself, and
+client-side latency. `--profile` then runs the same POSTs one at a time against a server
+with cProfile in its single worker (bench.serve_profiled) and prints where the time goes.
+Target: >= 300 requests per second on this 2-core machine (load generator included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import pstats
+import threading
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+
+from bench import cpu_areas
+from bench.browser import HttpSession
+from bench.webapp import (
+    SERVER,
+    Staff,
+    bench_staff,
+    cpu_seconds,
+    database_url,
+    ensure_generated,
+    memory_mb,
+    percentile,
+    private_redis,
+    running_server,
+)
+from workflow.db import make_engine
+from workflow.models import Role, Ticket, User, staff_departments
+
+TARGET_RPS = 300.0
+OPEN_STATES = ("new", "assigned", "in_progress", "awaiting_customer")
+NOTE = "Handing this over: the customer already tried the usual steps."
+REPLY = "<p>This should be fixed now. Is there anything else we can do for you?</p>"
+
+
+@dataclass
+class Job:
+    number: int
+    version: int
+    form: dict[str, str]
+
+
+@dataclass
+class Client:
+    person: Staff
+    jobs: list[Job]
+    session: HttpSession | None = None
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[int, int] = field(default_factory=dict)
+    next: int = 0
+
+
+def work(engine: Engine, event: str, people: list[Staff], needed: int) -> list[list[Job]]:
+    """Each client's own tickets with the form that moves them: `transfer` hands an open
+    ticket of the client's department to a colleague there; `resolve` takes the tickets the
+    client is the assignee of (the workflow wants the assignee to resolve). The tickets of a
+    department are dealt out in turn to the clients of that department."""
+    shares: list[list[Job]] = [[] for _ in people]
+    with Session(engine) as session:
+        for department in sorted({p.department_id for p in people}):
+            mine = [k for k, p in enumerate(people) if p.department_id == department]
+            colleagues = session.scalars(
+                select(User.id)
+                .join(staff_departments, staff_departments.c.user_id == User.id)
+                .where(staff_departments.c.department_id == department, User.role == Role.AGENT)
+                .order_by(User.id)
+            ).all()
+            query = select(Ticket.number, Ticket.version, Ticket.assignee_id).where(
+                Ticket.department_id == department, Ticket.state.in_(OPEN_STATES)
+            )
+            if event == "resolve":
+                query = query.where(Ticket.assignee_id.in_([people[k].id for k in mine]))
+            for i, (number, version, assignee) in enumerate(
+                session.execute(query.order_by(Ticket.id))
+            ):
+                if event == "transfer":
+                    target = next(
+                        c for c in colleagues[i % len(colleagues) :] + colleagues if c != assignee
+                    )
+                    owner, form = mine[i % len(mine)], {"note": NOTE, "assignee_id": str(target)}
+                else:
+                    owner = next(k for k in mine if people[k].id == assignee)
+                    form = {"reply": REPLY}
+                shares[owner].append(Job(number, version, form))
+    fewest = min(len(s) for s in shares)
+    if fewest < needed:
+        print(
+            f"   note: one client has only {fewest} tickets for an expected {needed} requests; "
+            "it stops early if it runs out (--regenerate, a larger --size or fewer --seconds)"
+        )
+    return shares
+
+
+def post(client: Client, event: str) -> None:
+    job = client.jobs[client.next]
+    client.next += 1
+    assert client.session is not None and client.session.token is not None
+    form = {"version": str(job.version), "csrf_token": client.session.token, **job.form}
+    started = time.perf_counter()
+    status, _ = client.session.request(
+        "POST",
+        f"/staff/tickets/{job.number}/events/{event}",
+        form,
+        {"HX-Request": "true", "X-CSRFToken": client.session.token},
+    )
+    client.latencies.append((time.perf_counter() - started) * 1000)
+    if status != 200:
+        client.errors[status] = client.errors.get(status, 0) + 1
+
+
+def run_clients(clients: list[Client], event: str, seconds: float) -> float:
+    """All clients post as fast as they are answered for `seconds`; returns the wall time."""
+    stop = time.perf_counter() + seconds
+
+    def loop(client: Client) -> None:
+        while time.perf_counter() < stop and client.next < len(client.jobs):
+            post(client, event)
+
+    threads = [threading.Thread(target=loop, args=(c,)) for c in clients]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started
+
+
+def backends(engine: Engine) -> list[int]:
+    """PostgreSQL backend pids connected to this database (the server's pool)."""
+    with engine.connect() as conn:
+        return list(
+            conn.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        )
+
+
+@dataclass
+class Round:
+    requests: int
+    wall: float
+    cpu: dict[str, float]
+    latencies: list[float]
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.wall
+
+    def ms(self, who: str) -> float:
+        return self.cpu[who] / self.requests * 1000
+
+
+def measure(
+    engine: Engine, clients: list[Client], event: str, seconds: float, pids: dict[str, list[int]]
+) -> Round:
+    for c in clients:
+        c.latencies.clear()
+        c.errors.clear()
+    pids = {**pids, "PostgreSQL": backends(engine)}
+    before = {who: sum(cpu_seconds(p) for p in ps) for who, ps in pids.items()}
+    client_cpu = time.process_time()
+    wall = run_clients(clients, event, seconds)
+    cpu = {who: sum(cpu_seconds(p) for p in ps) - before[who] for who, ps in pids.items()}
+    cpu["load generator"] = time.process_time() - client_cpu
+    latencies = [x for c in clients for x in c.latencies]
+    return Round(len(latencies), wall, cpu, latencies, sum(sum(c.errors.values()) for c in clients))
+
+
+def profile(url: str, redis_url: str, person: Staff, jobs: list[Job], event: str, n: int) -> None:
+    """`n` POSTs one at a time against one profiled worker; print where its time goes."""
+    prefix = f"/tmp/ticketflow-bench-profile-{os.getpid()}"
+    with running_server(url, redis_url, workers=1, profile_prefix=prefix) as server:
+        client = Client(person, jobs, HttpSession(server.url))
+        client.session.sign_in(person.email)  # type: ignore[union-attr]
+        started = time.perf_counter()
+        for _ in range(n):
+            post(client, event)
+        wall = time.perf_counter() - started
+        client.session.close()  # type: ignore[union-attr]
+    files = glob.glob(prefix + ".*")
+    if not files:
+        print("   (the profiled worker wrote no stats)")
+        return
+    stats = pstats.Stats(*files)
+    for f in files:
+        os.unlink(f)
+    print(
+        f"\n== profile: {n} {event} POSTs one at a time, one worker under cProfile: "
+        f"{wall / n * 1000:.1f} ms each (errors: {sum(client.errors.values())})"
+    )
+    cpu_areas.report(stats, n, "request")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.http_transitions",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--event", choices=("transfer", "resolve"), default="transfer")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (run's default)")
+    parser.add_argument("--seconds", type=float, default=15.0, help="per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before the rounds")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-requests", type=int, default=300)
+    parser.add_argument("--prefix", default="ticketflow_bench_http", help="database name prefix")
+    parser.add_argument("--server", default=SERVER, help="PostgreSQL server URL, no database")
+    parser.add_argument("--regenerate", action="store_true")
+    args = parser.parse_args(argv)
+    if args.clients < 1 or args.rounds < 1 or args.seconds <= 0:
+        parser.error("need --clients >= 1, --rounds >= 1 and --seconds > 0")
+    url = database_url(args.server, args.prefix, args.size)
+    status = ensure_generated(url, args.size, args.regenerate)
+    engine = make_engine(url)
+    people, _admin = bench_staff(engine, args.clients)
+    seconds = args.warmup + args.rounds * args.seconds
+    needed = int(seconds * 500 / args.clients) + args.profile * args.profile_requests
+    shares = work(engine, args.event, people, needed)
+    print(
+        f"== {args.event} over HTTP, {args.size:,} tickets ({status}): {args.clients} clients "
+        f"(threads, http.client keep-alive) on distinct tickets, `ticketflow run` with "
+        f"{args.workers} gevent workers, {args.rounds} rounds of {args.seconds:g} s"
+    )
+    rounds = []
+    with private_redis() as redis:
+        with running_server(url, redis.url, args.workers) as server:
+            clients = [
+                Client(p, jobs, HttpSession(server.url))
+                for p, jobs in zip(people, shares, strict=True)
+            ]
+            for c in clients:
+                c.session.sign_in(c.person.email)  # type: ignore[union-attr]
+            workers = server.workers
+            pids = {
+                "gunicorn workers": workers,
+                "gunicorn master": [server.master],
+                "Redis": [redis.pid],
+            }
+            run_clients(clients, args.event, args.warmup)
+            for i in range(args.rounds):
+                r = measure(engine, clients, args.event, args.seconds, pids)
+                rounds.append(r)
+                print(
+                    f"   round {i + 1}: {r.rate:6.0f} req/s  CPU ms/request: workers "
+                    f"{r.ms('gunicorn workers'):.2f}, PostgreSQL {r.ms('PostgreSQL'):.2f}, "
+                    f"Redis {r.ms('Redis'):.2f}, load generator {r.ms('load generator'):.2f}; "
+                    f"latency p50 {percentile(r.latencies, 50):.0f} ms, "
+                    f"p95 {percentile(r.latencies, 95):.0f} ms; errors {r.errors}",
+                    flush=True,
+                )
+            peak = max(memory_mb(p)[1] for p in workers)
+            for c in clients:
+                c.session.close()  # type: ignore[union-attr]
+        best = max(rounds, key=lambda r: r.rate)
+        rates = sorted(r.rate for r in rounds)
+        verdict = "PASS" if best.rate >= TARGET_RPS else "MISS"
+        print(
+            f"\n   {args.event}: best {best.rate:.0f} req/s"
+            f" (rounds {rates[0]:.0f}..{rates[-1]:.0f}),"
+            f" {best.ms('gunicorn workers'):.2f} CPU ms/request in the workers"
+            f" (+ {best.ms('PostgreSQL'):.2f} PostgreSQL, {best.ms('load generator'):.2f}"
+            f" load generator)  target >= {TARGET_RPS:.0f}/s  {verdict}"
+        )
+        print(f"   worker peak resident memory: {peak:.0f} MB")
+        if args.profile:
+            rest = max(clients, key=lambda c: len(c.jobs) - c.next)
+            jobs = rest.jobs[rest.next :]
+            profile(url, redis.url, rest.person, jobs, args.event, args.profile_requests)
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

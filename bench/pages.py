@@ -1,0 +1,301 @@
+"""Server time of the dashboard's queue pages and of a ticket page, at 10k, 100k and 1M
+tickets, against the raw SQL those pages run; and a web worker's resident memory.
+
+    python -m bench.pages [--sizes 10000,100000,1000000] [--rounds 3] [--requests 20]
+    python -m bench.pages --sizes 2000 --rounds 1 --requests 5 --http-rounds 1   # smoke
+
+For each size a database of its own (ticketflow_bench_pages_<10k|100k|1m>) is generated once
+and reused while it matches the models (`--regenerate` forces it). Ten open tickets of the
+agent's department get a 50-entry thread. Then, in this process, through the real app
+(create_app, Flask's test client: routing, sign-in session, SQL, templates, everything but
+the socket), an agent and an admin each open the first page of every queue and a 50-entry
+ticket page: `--rounds` rounds of `--requests` requests per page, pages interleaved, so a
+burst of load on the machine spoils one round rather than one page. Printed per page:
+the statements it runs, p50 and p95 of its server time, the best and worst round's p95,
+and its baseline: the same statements replayed raw on the driver (the database's part) and
+the page's main SELECT alone. Statements slower than `--explain-over` ms are printed
+with their EXPLAIN (ANALYZE, BUFFERS) plan.
+
+Memory: this process (which builds the app exactly as a worker does) is sampled after every
+size, and a real `ticketflow run` worker (gunicorn, gevent) serving the same pages over HTTP
+(`--http-rounds` passes) is sampled after every request; the peak (VmHWM) is the figure.
+Targets (printed PASS/MISS, never failing the run): p95 < 50 ms at every size, the largest
+size within 1.5x of the smallest, resident memory < 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from dataclasses import dataclass, field
+from statistics import median
+
+from flask import Flask
+
+from bench import pagedata, sqlplans
+from bench.browser import HttpSession, sign_in_test_client
+from bench.webapp import (
+    SERVER,
+    Staff,
+    bench_staff,
+    database_url,
+    ensure_generated,
+    memory_mb,
+    percentile,
+    private_redis,
+    running_server,
+)
+from config import Config
+from web import create_app
+from web.extensions import db
+from workflow.db import make_engine
+
+P95_TARGET_MS = 50.0
+SCALING_TARGET = 1.5
+MEMORY_TARGET_MB = 150.0
+
+
+@dataclass
+class Timing:
+    """One page's samples (ms) by round, and what its SQL costs without the app."""
+
+    page: pagedata.Page
+    rounds: list[list[float]] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    statements: list[sqlplans.Statement] = field(default_factory=list)
+    sql_ms: float = 0.0
+    main_ms: float = 0.0
+
+    @property
+    def samples(self) -> list[float]:
+        return [s for r in self.rounds for s in r]
+
+    def p(self, q: float) -> float:
+        return percentile(self.samples, q)
+
+
+def build_app(database: str, redis_url: str) -> Flask:
+    """The app as a worker builds it (configuration from an environment-like mapping)."""
+    return create_app(
+        Config.from_env(
+            {"DATABASE_URL": database, "REDIS_URL": redis_url, "SECRET_KEY": "bench-only-secret"}
+        )
+    )
+
+
+def signed_in_clients(app: Flask, people: dict[str, Staff]) -> dict[str, object]:
+    clients = {}
+    for role, person in people.items():
+        client = app.test_client()
+        sign_in_test_client(client, person.email)
+        clients[role] = client
+    return clients
+
+
+def time_pages(
+    app: Flask,
+    clients: dict[str, object],
+    pages: list[pagedata.Page],
+    rounds: int,
+    requests: int,
+    warmup: int = 3,
+) -> list[Timing]:
+    """Warm every page up (capturing its statements), then time `rounds` x `requests` GETs
+    per page, pages interleaved round by round."""
+    with app.app_context():
+        engine = db.engine
+    timings = [Timing(page) for page in pages]
+    for t in timings:
+        for i in range(warmup):
+            with sqlplans.capture(engine) as seen:
+                _get(clients[t.page.role], t.page.paths[i % len(t.page.paths)])
+            t.statements = seen.statements
+    for _ in range(rounds):
+        for t in timings:
+            samples = []
+            for i in range(requests):
+                path = t.page.paths[i % len(t.page.paths)]
+                started, cpu = time.perf_counter(), time.process_time()
+                _get(clients[t.page.role], path)
+                samples.append((time.perf_counter() - started) * 1000)
+                t.cpu.append((time.process_time() - cpu) * 1000)
+            t.rounds.append(samples)
+    for t in timings:
+        t.sql_ms = sqlplans.replay_ms(engine, t.statements)
+        main = [s for s in t.statements if t.page.main in s.sql]
+        t.main_ms = sqlplans.replay_ms(engine, main[:1]) if main else float("nan")
+    return timings
+
+
+def _get(client: object, path: str) -> bytes:
+    answer = client.get(path)  # type: ignore[attr-defined]
+    if answer.status_code != 200:
+        raise RuntimeError(f"GET {path} answered {answer.status_code}.")
+    return answer.get_data()
+
+
+def print_timings(timings: list[Timing]) -> None:
+    print(
+        f"   {'page':<40} {'SQL':>4} {'p50 ms':>7} {'p95 ms':>7} {'round p95':>14}"
+        f" {'CPU ms':>7} {'raw SQL ms':>11} {'main SELECT':>12} {'p50/raw':>8}"
+    )
+    for t in timings:
+        per_round = [percentile(r, 95) for r in t.rounds]
+        print(
+            f"   {t.page.name:<40} {len(t.statements):>4} {t.p(50):>7.1f} {t.p(95):>7.1f}"
+            f" {min(per_round):>6.1f}..{max(per_round):<6.1f} {percentile(t.cpu, 50):>7.1f}"
+            f" {t.sql_ms:>11.1f}"
+            f" {t.main_ms:>12.2f} {t.p(50) / t.sql_ms:>8.1f}"
+        )
+
+
+def print_plans(app: Flask, timings: list[Timing], over_ms: float) -> None:
+    """Each page's slowest statement, and the plan of every statement over `over_ms`."""
+    with app.app_context():
+        engine = db.engine
+    print(f"\n   slowest statement per page (EXPLAIN ANALYZE; plans shown over {over_ms} ms):")
+    for t in timings:
+        slow = sqlplans.slow_plans(engine, t.statements, over_ms)
+        for i, (ms, statement, plan) in enumerate(slow):
+            if i == 0:
+                print(f"   {t.page.name:<40} {ms:6.2f} ms  {' '.join(statement.sql.split())[:70]}")
+            if ms > over_ms:
+                print(f"      {ms:.2f} ms: {' '.join(statement.sql.split())}")
+                print("\n".join(f"        {line}" for line in plan))
+
+
+def worker_memory_over_http(
+    database: str, redis_url: str, people: dict[str, Staff], pages: list[pagedata.Page], rounds: int
+) -> tuple[float, float, float]:
+    """A real worker serving the pages: (peak resident MB, last resident MB, client p50 ms)."""
+    with running_server(database, redis_url, workers=1) as server:
+        worker = server.workers[0]
+        sessions = {}
+        for role, person in people.items():
+            sessions[role] = HttpSession(server.url)
+            sessions[role].sign_in(person.email)
+        rss, samples = 0.0, []
+        for _ in range(rounds):
+            for page in pages:
+                for path in page.paths:
+                    started = time.perf_counter()
+                    status, _ = sessions[page.role].request("GET", path)
+                    samples.append((time.perf_counter() - started) * 1000)
+                    if status != 200:
+                        raise RuntimeError(f"GET {path} over HTTP answered {status}.")
+                    rss, peak = memory_mb(worker)
+        for session in sessions.values():
+            session.close()
+        return peak, rss, percentile(samples, 50)
+
+
+@dataclass
+class SizeResult:
+    size: int
+    timings: list[Timing]
+    process_peak_mb: float
+    worker_peak_mb: float | None
+
+
+def measure_size(args: argparse.Namespace, size: int, redis_url: str) -> SizeResult:
+    url = database_url(args.server, args.prefix, size)
+    status = ensure_generated(url, size, args.regenerate)
+    engine = make_engine(url)
+    try:
+        agents, admin = bench_staff(engine, 1)
+        numbers = pagedata.ensure_threads(engine, agents[0].department_id or 1)
+    finally:
+        engine.dispose()
+    people = {"agent": agents[0], "admin": admin}
+    pages = pagedata.pages(numbers)
+    print(
+        f"\n== {size:,} tickets ({status}): {len(pages)} pages x {args.rounds} rounds x "
+        f"{args.requests} requests, in-process through the app (Flask test client)",
+        flush=True,
+    )
+    app = build_app(url, redis_url)
+    timings = time_pages(app, signed_in_clients(app, people), pages, args.rounds, args.requests)
+    print_timings(timings)
+    rss, peak = memory_mb(os.getpid())
+    print(f"   this process (the app, as a worker builds it): {rss:.0f} MB, peak {peak:.0f} MB")
+    print_plans(app, timings, args.explain_over)
+    with app.app_context():
+        db.engine.dispose()
+    worker_peak = None
+    if args.http_rounds:
+        worker_peak, worker_rss, http_p50 = worker_memory_over_http(
+            url, redis_url, people, pages, args.http_rounds
+        )
+        print(
+            f"   gunicorn worker (gevent) serving every page {args.http_rounds}x over HTTP: "
+            f"{worker_rss:.0f} MB, peak {worker_peak:.0f} MB; client-side p50 {http_p50:.1f} ms"
+        )
+    return SizeResult(size, timings, peak, worker_peak)
+
+
+def mark(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def summary(results: list[SizeResult]) -> None:
+    first, last = results[0], results[-1]
+    print(f"\n== p95 ms per page (target < {P95_TARGET_MS:.0f} ms at every size)")
+    print(f"   {'page':<40}" + "".join(f" {r.size:>10,}" for r in results) + "   largest/smallest")
+    ratios = []
+    for i, t in enumerate(first.timings):
+        row = [r.timings[i].p(95) for r in results]
+        ratios.append((row[-1] / row[0], t.page.name))
+        cells = "".join(f" {v:>10.1f}" for v in row)
+        print(f"   {t.page.name:<40}{cells}   {ratios[-1][0]:>6.2f}")
+    p95, name, size = max((t.p(95), t.page.name, r.size) for r in results for t in r.timings)
+    ok = mark(p95 < P95_TARGET_MS)
+    print(f"\n   worst p95: {p95:.1f} ms ({name.strip()} at {size:,})  {ok}")
+    if last is not first:
+        top = max(ratios)
+        print(
+            f"   scaling {last.size:,} vs {first.size:,}: median page ratio "
+            f"{median(r for r, _ in ratios):.2f}, worst {top[0]:.2f} ({top[1].strip()})"
+            f"  (target <= {SCALING_TARGET})  {mark(top[0] <= SCALING_TARGET)}"
+        )
+    peak = max(r.process_peak_mb for r in results)
+    workers = [r.worker_peak_mb for r in results if r.worker_peak_mb is not None]
+    worker = f", gunicorn worker peak {max(workers):.0f} MB" if workers else ""
+    top_mb = max([peak, *workers])
+    print(
+        f"   memory: in-process peak {peak:.0f} MB{worker}  (target < {MEMORY_TARGET_MB:.0f})"
+        f"  {mark(top_mb < MEMORY_TARGET_MB)}"
+    )
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        return sorted(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of whole numbers: {text!r}") from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.pages",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--sizes", type=_sizes, default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=20, help="per page and round")
+    parser.add_argument("--http-rounds", type=int, default=3, help="0: skip the real server")
+    parser.add_argument("--explain-over", type=float, default=5.0, help="ms")
+    parser.add_argument("--prefix", default="ticketflow_bench_pages", help="database name prefix")
+    parser.add_argument("--server", default=SERVER, help="PostgreSQL server URL, no database")
+    parser.add_argument("--regenerate", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.sizes or min(args.sizes) < 100 or args.rounds < 1 or args.requests < 1:
+        parser.error("need sizes >= 100, --rounds >= 1 and --requests >= 1")
+    with private_redis() as redis:
+        results = [measure_size(args, size, redis.url) for size in args.sizes]
+    summary(results)
+
+
+if __name__ == "__main__":
+    main()

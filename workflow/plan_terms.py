@@ -1,0 +1,143 @@
+"""An SLA plan as the clocks read it: targets, at-risk threshold, calendar and policy.
+
+`Terms` is one immutable value built from a plan row and its calendar row. The calendar and
+the policy are parsed once per distinct document (cached by their JSON), so a calendar's
+cached days survive from one service call to the next. Loading is one query, made only
+when a clock actually changes (a claim never loads a plan); `lazy` gives services that
+laziness.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from workflow.calendars import ALWAYS_OPEN, Calendar, parse_calendar
+from workflow.escalation import EMPTY, Policy, parse_policy
+from workflow.models import SlaCalendar, SlaPlan
+
+TARGET_COLUMNS = {
+    "first_response": "first_response_minutes",
+    "next_response": "next_response_minutes",
+    "resolution": "resolution_minutes",
+}
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a plan promises. `targets` holds business time per clock (absent: no target)."""
+
+    plan_id: int | None = None
+    targets: dict[str, timedelta] = field(default_factory=dict)
+    at_risk_percent: int | None = None
+    at_risk_minutes: int | None = None
+    calendar: Calendar = ALWAYS_OPEN
+    policy: Policy = EMPTY
+
+    @property
+    def has_at_risk(self) -> bool:
+        return self.at_risk_percent is not None or self.at_risk_minutes is not None
+
+    def at_risk_left(self, clock: str) -> timedelta | None:
+        """Business time left on the clock when it becomes at risk (None: no threshold)."""
+        target = self.targets.get(clock)
+        if target is None or not self.has_at_risk:
+            return None
+        if self.at_risk_percent is not None:
+            part = -((-target * self.at_risk_percent) // 100)  # as workflow.sla rounds it
+            return max(target - part, timedelta(0))
+        return min(timedelta(minutes=self.at_risk_minutes or 0), target)
+
+
+NONE = Terms()
+"""No plan: no targets, so no clock runs."""
+
+TermsSource = Callable[[], Terms]
+
+
+def from_rows(plan: SlaPlan | None, calendar: SlaCalendar | dict[str, Any] | None) -> Terms:
+    """Terms from a plan row and its calendar (a row or the calendar document itself)."""
+    if plan is None:
+        return NONE
+    targets = {
+        clock: timedelta(minutes=minutes)
+        for clock, column in TARGET_COLUMNS.items()
+        if (minutes := getattr(plan, column))
+    }
+    document = calendar.definition if isinstance(calendar, SlaCalendar) else calendar
+    return Terms(
+        plan_id=plan.id,
+        targets=targets,
+        at_risk_percent=plan.at_risk_percent,
+        at_risk_minutes=plan.at_risk_minutes,
+        calendar=_calendar(_canonical(document)) if document else ALWAYS_OPEN,
+        policy=_policy(_canonical(plan.escalation_policy)),
+    )
+
+
+_PLANS = SlaPlan.__table__
+_LOAD = (
+    select(_PLANS, SlaCalendar.definition.label("calendar_definition"))
+    .outerjoin(SlaCalendar, SlaCalendar.id == _PLANS.c.calendar_id)
+    .where(_PLANS.c.id == bindparam("plan_id"))
+)
+"""Built once; plain rows (no ORM identity map): this runs on clock-changing transitions."""
+
+
+def load(session: Session, plan_id: int | None) -> Terms:
+    """The terms of plan `plan_id` (NONE for no plan), with one query."""
+    if plan_id is None:
+        return NONE
+    row = session.connection().execute(_LOAD, {"plan_id": plan_id}).one_or_none()
+    if row is None:
+        return NONE
+    values = row._mapping
+    return from_rows(
+        SlaPlan(**{c.key: values[c.key] for c in _PLANS.columns}), values["calendar_definition"]
+    )
+
+
+def lazy(session: Session, plan_id: int | None) -> TermsSource:
+    """A source that loads the terms on first use, once per transaction of `session` (a
+    customer's answer asks twice: the next-response clock starts, the event recomputes)."""
+
+    def source() -> Terms:
+        transaction = session.get_transaction()
+        cached = session.info.get(_CACHE)
+        if cached is None or cached[0] is not transaction:
+            cached = (transaction, {})
+            session.info[_CACHE] = cached
+        terms = cached[1].get(plan_id)
+        if terms is None:
+            terms = cached[1][plan_id] = load(session, plan_id)
+        return terms
+
+    return source
+
+
+_CACHE = "ticketflow.plan_terms"
+
+
+def fixed(terms: Terms) -> TermsSource:
+    return lambda: terms
+
+
+def _canonical(document: Any) -> str:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+@lru_cache(maxsize=256)
+def _calendar(document: str) -> Calendar:
+    return parse_calendar(json.loads(document))
+
+
+@lru_cache(maxsize=256)
+def _policy(document: str) -> Policy:
+    return parse_policy(json.loads(document))
