@@ -171,7 +171,7 @@ class Round:
     wall: float
     cpu: dict[str, float]
     latencies: list[float]
-    errors: int
+    errors: dict[int, int]
 
     @property
     def rate(self) -> float:
@@ -194,7 +194,11 @@ def measure(
     cpu = {who: sum(cpu_seconds(p) for p in ps) - before[who] for who, ps in pids.items()}
     cpu["load generator"] = time.process_time() - client_cpu
     latencies = [x for c in clients for x in c.latencies]
-    return Round(len(latencies), wall, cpu, latencies, sum(sum(c.errors.values()) for c in clients))
+    errors: dict[int, int] = {}
+    for c in clients:
+        for status, n in c.errors.items():
+            errors[status] = errors.get(status, 0) + n
+    return Round(len(latencies), wall, cpu, latencies, errors)
 
 
 def profile(url: str, redis_url: str, person: Staff, jobs: list[Job], event: str, n: int) -> None:
@@ -217,7 +221,7 @@ def profile(url: str, redis_url: str, person: Staff, jobs: list[Job], event: str
         os.unlink(f)
     print(
         f"\n== profile: {n} {event} POSTs one at a time, one worker under cProfile: "
-        f"{wall / n * 1000:.1f} ms each (errors: {sum(client.errors.values())})"
+        f"{wall / n * 1000:.1f} ms each (errors by status: {client.errors or 'none'})"
     )
     cpu_areas.report(stats, n, "request")
 
@@ -279,7 +283,8 @@ def main(argv: list[str] | None = None) -> None:
                     f"{r.ms('gunicorn workers'):.2f}, PostgreSQL {r.ms('PostgreSQL'):.2f}, "
                     f"Redis {r.ms('Redis'):.2f}, load generator {r.ms('load generator'):.2f}; "
                     f"latency p50 {percentile(r.latencies, 50):.0f} ms, "
-                    f"p95 {percentile(r.latencies, 95):.0f} ms; errors {r.errors}",
+                    f"p95 {percentile(r.latencies, 95):.0f} ms; "
+                    f"errors by status {r.errors or 'none'}",
                     flush=True,
                 )
             peak = max(memory_mb(p)[1] for p in workers)

@@ -27,11 +27,9 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from jobs import escalation, queues, runtime
-from workflow import clocks, plan_terms
+from workflow import escalating
 from workflow.errors import NotFound
 from workflow.models import Ticket
-from workflow.rules import Actor
-from workflow.ticket_record import load_record
 
 INTERVAL = 30
 GRACE = timedelta(seconds=5)
@@ -109,17 +107,15 @@ def fan_out(ticket_ids: list[int]) -> int:
 
 
 def reconcile(session: Session, ticket_ids: list[int], now: datetime) -> int:
-    """Schedule again the timers of these tickets (moving a job that exists to the same
-    second changes nothing; a lost one comes back)."""
+    """Schedule again the next step of each running clock of these tickets (moving a job
+    that exists to the same second changes nothing; a lost one comes back)."""
     follow_ups = []
-    system = Actor.system()
     for ticket_id in ticket_ids:
         try:
-            ticket, wf = load_record(session, ticket_id, system)
+            timeline, done = escalating.preview(session, ticket_id, now)
         except NotFound:
             continue
-        terms = plan_terms.load(session, ticket.sla_plan_id)
-        follow_ups += clocks.timers(ticket, wf.definition, terms, now, cancel_idle=False)
+        follow_ups += escalating.next_timers(ticket_id, timeline, done)
     return queues.schedule(follow_ups, runtime.redis()) if follow_ups else 0
 
 

@@ -43,6 +43,8 @@ import click
 from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 from rq.cron import CronScheduler
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
+from rq.scheduler import RQScheduler
 from rq.worker_pool import WorkerPool
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -54,33 +56,82 @@ from workflow.models import Ticket, VersionStatus, WorkflowVersion
 JOB_MONITORING_INTERVAL = 10
 MAINTENANCE_INTERVAL = 30
 WORKER_TTL = 45
+SCHEDULER_INTERVAL = 0.25
 SWEEP_TIMEOUT = 60
 log = logging.getLogger(__name__)
 
 
-def _tuned(kwargs: dict[str, Any]) -> dict[str, Any]:
-    kwargs.setdefault("job_monitoring_interval", JOB_MONITORING_INTERVAL)
-    kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
-    kwargs.setdefault("worker_ttl", WORKER_TTL)
-    return kwargs
+class TicketflowScheduler(RQScheduler):
+    """RQ's scheduler, polling every SCHEDULER_INTERVAL seconds instead of every second:
+    a timer waits for the due second rounded up (up to 1 s) and then for the next poll, so
+    a 1 s poll alone could make a step 2 s late. (`interval` stays 1: RQ also derives its
+    lock TTLs from it, and Redis takes whole seconds there.)"""
+
+    def work(self) -> None:
+        """rq 2.12's `RQScheduler.work` with the shorter sleep."""
+        self._install_signal_handlers()
+        self.register_birth()
+        while True:
+            if self._stop_requested:
+                self.stop()
+                break
+            if self.should_reacquire_locks:
+                self.acquire_locks()
+            self.heartbeat()
+            self.enqueue_scheduled_jobs()
+            time.sleep(SCHEDULER_INTERVAL)
 
 
-class TicketflowSimpleWorker(SimpleWorker):
+class _Tuned:
+    """The settings both worker classes share (see the module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("job_monitoring_interval", JOB_MONITORING_INTERVAL)
+        kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
+        kwargs.setdefault("worker_ttl", WORKER_TTL)
+        super().__init__(*args, **kwargs)
+
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+        log_format: str = DEFAULT_LOGGING_FORMAT,
+    ) -> None:
+        """rq 2.12's `BaseWorker._start_scheduler`, with TicketflowScheduler (rq has no
+        setting for the scheduler's interval)."""
+        self.scheduler = TicketflowScheduler(
+            self.queues,  # type: ignore[attr-defined]
+            connection=self.connection,  # type: ignore[attr-defined]
+            logging_level=logging_level if logging_level is not None else "INFO",
+            date_format=date_format,
+            log_format=log_format,
+            serializer=self.serializer,  # type: ignore[attr-defined]
+        )
+        self.scheduler.acquire_locks()
+        if not self.scheduler.acquired_locks:
+            return
+        if burst:
+            try:
+                self.scheduler.register_birth()
+                self.scheduler.enqueue_scheduled_jobs()
+            finally:
+                self.scheduler.release_locks()
+                self.scheduler.register_death()
+        else:
+            self.scheduler.start()
+
+
+class TicketflowSimpleWorker(_Tuned, SimpleWorker):
     """RQ's SimpleWorker (jobs run in the worker process: no fork per job, connections and
-    caches kept) with abandoned-job cleanup tuned as the module docstring says. A job that
-    hangs is still stopped by its timeout (SIGALRM). Also usable as
+    caches kept) with abandoned-job cleanup and the scheduler tuned as the module docstring
+    says. A job that hangs is still stopped by its timeout (SIGALRM). Also usable as
     `rq worker --worker-class jobs.worker.TicketflowSimpleWorker`."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **_tuned(kwargs))
 
-
-class TicketflowWorker(Worker):
-    """The same tuning on RQ's forking worker (a work horse per job: a job that leaks or
-    crashes takes only its horse with it)."""
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **_tuned(kwargs))
+class TicketflowWorker(_Tuned, Worker):
+    """The same on RQ's forking worker (a work horse per job: a job that leaks or crashes
+    takes only its horse with it)."""
 
 
 def warm_up() -> None:

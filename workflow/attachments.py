@@ -171,8 +171,11 @@ def attached(
     real = session() if isinstance(session, scoped_session) else session
     floor = real.scalar(select(func.max(ThreadEntry.id))) or 0
 
+    linked: list[bool] = []
+
     def link(s: Session) -> None:
         _insert_rows(s, staged, actor, now, ticket_id, floor)
+        linked.append(True)
 
     event.listen(real, "before_commit", link)
     try:
@@ -183,6 +186,9 @@ def attached(
     finally:
         if event.contains(real, "before_commit", link):
             event.remove(real, "before_commit", link)
+    if not linked:  # the block never committed through this session: say so, keep no files
+        store.discard(staged)
+        raise RuntimeError("attachments were staged, but no commit of the session saved them")
 
 
 def _insert_rows(

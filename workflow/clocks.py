@@ -10,7 +10,8 @@ escalation policy. A fourth timer, `silence`, fires a system event such as `auto
 once a resolved ticket has been silent for the guard's number of days.
 
 `recompute` returns timer follow-ups only for clocks whose columns changed, and loads the
-plan only then: a transition that leaves the clocks alone (a claim) costs nothing here.
+plan only then: a transition that leaves the clocks alone (a claim) costs nothing here. A
+running clock gets one timer, for its first step; each step's job sets the next one's.
 `timer_due_at` is the earliest step any running clock still has (the sweep's index);
 after a step runs, workflow/escalating.py moves it past the steps already done.
 """
@@ -20,14 +21,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import object_session
-
 from workflow import plan_terms, sla
 from workflow.calendars import Calendar
 from workflow.definition_types import CLOCKS
 from workflow.escalation import AT_RISK, Timer
 from workflow.followups import CancelTimer, FollowUp, ScheduleTimer
-from workflow.models import SlaCalendar, SlaPlan
+from workflow.models import SlaPlan
 from workflow.plan_terms import Terms, TermsSource
 
 if TYPE_CHECKING:  # definition -> actions -> clocks: the definition reader imports actions
@@ -61,7 +60,7 @@ def start(
 ) -> None:
     """Set the targets of a new ticket (or of a ticket whose plan changed) from `now`: the
     deadline is `target` business time after `now` (after the next opening, if closed)."""
-    terms = terms or _terms_of_plan(plan)
+    terms = terms or plan_terms.of_plan(plan)
     cal = terms.calendar
     ticket.sla_started_at = now
     for clock in CLOCKS:
@@ -84,7 +83,7 @@ def customer_message(
         return
     if ticket.next_response_due_at is not None and not restart:
         return
-    terms = _source(ticket, terms)()
+    terms = plan_terms.source_for(ticket, terms)()
     target = terms.targets.get("next_response")
     ticket.next_response_started_at = now if target else None
     ticket.next_response_due_at = sla.deadline(terms.calendar, now, target) if target else None
@@ -110,7 +109,7 @@ def recompute(
     """Pause or resume each clock as the ticket's state says, then, if any clock changed,
     refresh `next_due_at` (the nearest running deadline, which the queues sort by) and
     `timer_due_at`, and return the timer follow-ups of the clocks that changed."""
-    source = _source(ticket, terms)
+    source = plan_terms.source_for(ticket, terms)
     behaviour = definition.states[ticket.state].sla
     for clock in CLOCKS:
         if not _active(ticket, clock):
@@ -125,7 +124,7 @@ def recompute(
     if not changed:
         return []
     current = source()
-    timeline = _timeline(ticket, definition, current, now)
+    timeline = _timeline(ticket, definition, current, now, first=True)
     running = [getattr(ticket, f"{c}_due_at") for c in CLOCKS if _running(ticket, c)]
     ticket.next_due_at = min(running) if running else None
     ticket.timer_due_at = min((t.at for t in timeline), default=None)
@@ -139,12 +138,12 @@ def timers(
     now: datetime | None = None,
     cancel_idle: bool = True,
 ) -> list[FollowUp]:
-    """Every timer follow-up of the ticket as it stands (after `recompute`): schedule each
-    step of each running clock, and cancel the steps of the others unless `cancel_idle` is
-    false (a new ticket has no timers to cancel)."""
-    current = _source(ticket, terms)()
+    """Every timer follow-up of the ticket as it stands (after `recompute`): schedule the
+    first step of each running clock, and cancel the steps of the others unless
+    `cancel_idle` is false (a new ticket has no timers to cancel)."""
+    current = plan_terms.source_for(ticket, terms)()
     now = now or ticket.updated_at
-    timeline = _timeline(ticket, definition, current, now)
+    timeline = _timeline(ticket, definition, current, now, first=True)
     if not cancel_idle:
         return _follow_ups(ticket, definition, current, timeline, {t.clock for t in timeline})
     return _follow_ups(ticket, definition, current, timeline, set(_WATCHED))
@@ -193,7 +192,12 @@ def _resume(ticket: Ticket, clock: str, cal: Calendar, paused_at: datetime, now:
     setattr(ticket, f"{clock}_paused_at", None)
 
 
-def _timeline(ticket: Ticket, definition: Definition, terms: Terms, now: datetime) -> list[Timer]:
+def _timeline(
+    ticket: Ticket, definition: Definition, terms: Terms, now: datetime, first: bool = False
+) -> list[Timer]:
+    """Each running clock's steps in time order; with `first`, only each clock's first
+    step (all a transition needs: steps come in order, at risk before breach before
+    breach+N, so the later ones' calendar walks are left to the jobs)."""
     cal = terms.calendar
     out: list[Timer] = []
     for clock in CLOCKS:
@@ -202,7 +206,8 @@ def _timeline(ticket: Ticket, definition: Definition, terms: Terms, now: datetim
         due = getattr(ticket, f"{clock}_due_at")
         run = cycle(ticket, clock)
         left_at_risk = terms.at_risk_left(clock)
-        for step in terms.policy.for_clock(clock, left_at_risk is not None):
+        steps = terms.policy.for_clock(clock, left_at_risk is not None)
+        for step in steps[:1] if first else steps:
             if step.at == AT_RISK:
                 at = _at_risk(cal, now, due, left_at_risk or _ZERO)
             elif step.offset:
@@ -234,11 +239,13 @@ def _follow_ups(
     timeline: list[Timer],
     changed: set[str],
 ) -> list[FollowUp]:
+    """Per changed clock: its first step's timer (each step's job sets the next one's, see
+    workflow.escalating), or, for a clock that no longer runs, cancel all its steps."""
     out: list[FollowUp] = []
     for clock in sorted(changed):
         mine = [t for t in timeline if t.clock == clock]
         if mine:
-            out.extend(ScheduleTimer(ticket.id, clock, t.at, t.step) for t in mine)
+            out.append(ScheduleTimer(ticket.id, clock, mine[0].at, mine[0].step))
         elif clock == SILENCE:
             events = tuple(sorted({e for e, _ in _silence(definition).values()}))
             if events:
@@ -287,27 +294,3 @@ def _silence(definition: Definition) -> dict[str, tuple[str, int]]:
                     found.setdefault(t.source, (event.id, int(guard.kwargs.get("days", 7))))
     _silences[id(definition)] = (definition, found)
     return found
-
-
-# ---- where the terms come from ---------------------------------------------------------------
-
-
-def _source(ticket: Ticket, terms: Terms | TermsSource | None) -> TermsSource:
-    if isinstance(terms, Terms):
-        return plan_terms.fixed(terms)
-    if terms is not None:
-        return terms
-    session = object_session(ticket) if hasattr(ticket, "_sa_instance_state") else None
-    if session is None:
-        if ticket.sla_plan_id is None:
-            return plan_terms.fixed(plan_terms.NONE)
-        raise TypeError("Pass the plan's terms (workflow.plan_terms) to compute its clocks.")
-    return plan_terms.lazy(session, ticket.sla_plan_id)
-
-
-def _terms_of_plan(plan: SlaPlan | Terms | None) -> Terms:
-    if plan is None or isinstance(plan, Terms):
-        return plan or plan_terms.NONE
-    session = object_session(plan)
-    calendar = session.get(SlaCalendar, plan.calendar_id) if session and plan.calendar_id else None
-    return plan_terms.from_rows(plan, calendar)

@@ -38,7 +38,8 @@ def decide(definition: Definition, state: str, event_id: str, ctx: rules.GuardCo
         return Decision(
             event_id, event_id, False, reasons=(f"This workflow has no event called '{event_id}'.",)
         )
-    ctx = replace(ctx, event_label=event.label)
+    if ctx.event_label != event.label:
+        ctx = replace(ctx, event_label=event.label)
     branches = definition.transitions(state, event_id)
     if not branches:
         here = definition.states[state].label if state in definition.states else state

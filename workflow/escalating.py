@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from workflow import clocks, escalation, plan_terms, services
 from workflow.errors import NotFound, StaleTicket, TransitionRejected
 from workflow.escalation import Action, Timer
-from workflow.followups import FollowUp, LiveUpdate, Notify
+from workflow.followups import FollowUp, LiveUpdate, Notify, ScheduleTimer
 from workflow.machines import Compiled
 from workflow.models import (
     Department,
@@ -98,7 +98,9 @@ def _run(
             result.ran.append(timer)
             done.add(timer.record_key)
             result.follow_ups += _perform(session, change, wf, timer, now)
-        pending = escalation.next_pending(clocks.timeline(ticket, wf.definition, terms, now), done)
+        after = clocks.timeline(ticket, wf.definition, terms, now)
+        pending = escalation.next_pending(after, done)
+        result.follow_ups += next_timers(ticket.id, after, done, up_to[0] if up_to else None)
         if result.ran:
             ticket.timer_due_at = pending
             change.save(session)
@@ -106,6 +108,18 @@ def _run(
         elif pending != ticket.timer_due_at:
             _move_timer(session, ticket, pending)
     return result
+
+
+def next_timers(
+    ticket_id: int, timeline: list[Timer], done: set, clock: str | None = None
+) -> list[FollowUp]:
+    """The timer of each clock's next step not done yet (of `clock` only, if given): how a
+    step's job hands on to the next step, and how the sweep sets lost timers again."""
+    first: dict[str, Timer] = {}
+    for timer in timeline:  # in time order
+        if timer.record_key not in done and (clock is None or timer.clock == clock):
+            first.setdefault(timer.clock, timer)
+    return [ScheduleTimer(ticket_id, t.clock, t.at, t.step) for t in first.values()]
 
 
 def preview(session: Session, ticket_id: int, now: datetime) -> tuple[list[Timer], set]:

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from workflow import admin_history, plan_terms
 from workflow.errors import NotFound, PermissionDenied
-from workflow.escalation import parse_policy
 from workflow.followups import FollowUp
 from workflow.models import Role, SlaCalendar, SlaPlan, Team, Ticket
 from workflow.outcome import transaction
@@ -81,11 +80,14 @@ def open_tickets_per_plan(session: Session) -> dict[int, int]:
 
 def open_tickets_on(session: Session, plan_id: int) -> int:
     """How many open tickets run on one plan: what saving a change to it recomputes."""
-    return session.scalar(
-        select(func.count())
-        .select_from(Ticket)
-        .where(Ticket.closed_at.is_(None), Ticket.sla_plan_id == plan_id)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.closed_at.is_(None), Ticket.sla_plan_id == plan_id)
+        )
+        or 0
+    )
 
 
 # ---- calendars -------------------------------------------------------------------------------
@@ -305,7 +307,6 @@ def _team_problems(session: Session, policy: list[dict[str, Any]]) -> list[str]:
     ]
     if not wanted:
         return []
-    parse_policy(policy)  # already checked by the caller; a refusal here is a bug
     teams = sorted(session.scalars(select(Team.name)))
     known = ", ".join(teams) or "none yet"
     return [
@@ -337,7 +338,7 @@ def _name_problems(
     if own_id is not None:
         query = query.where(model.id != own_id)
     if session.scalar(query) is not None:
-        return [f"There is already a {what} called “{name}”; choose another name."]
+        return [_taken(what, name)]
     return []
 
 
@@ -346,9 +347,12 @@ def _flush_unique(session: Session, name: str, what: str) -> None:
     try:
         session.flush()
     except IntegrityError:
-        raise InvalidFields(
-            {"name": [f"There is already a {what} called “{name}”; choose another name."]}
-        ) from None
+        raise InvalidFields({"name": [_taken(what, name)]}) from None
+
+
+def _taken(what: str, name: str) -> str:
+    article = "an" if what.startswith("SLA") else "a"
+    return f"There is already {article} {what} called “{name}”; choose another name."
 
 
 def _tickets(count: int) -> str:

@@ -154,14 +154,19 @@ def ranges_of(text: str) -> list[str]:
 
 
 def describe_hours(document: Mapping[str, Any]) -> str:
-    """The weekly hours in a few words: `24x7`, or `mon 09:00-17:00; tue ...; sat closed`."""
+    """The weekly hours in a few words: `24x7`, or `mon-fri 09:00-17:00; sat-sun closed`
+    (neighbouring days with the same hours written once)."""
     hours = document.get("hours")
     if hours == ALWAYS:
         return "24x7"
-    return "; ".join(
-        f"{day} {', '.join(ranges) if (ranges := (hours or {}).get(day)) else 'closed'}"
-        for day in WEEKDAYS
-    )
+    runs: list[tuple[str, str, str]] = []
+    for day in WEEKDAYS:
+        text = ", ".join((hours or {}).get(day) or []) or "closed"
+        if runs and runs[-1][2] == text:
+            runs[-1] = (runs[-1][0], day, text)
+        else:
+            runs.append((day, day, text))
+    return "; ".join(f"{a}-{b} {text}" if a != b else f"{a} {text}" for a, b, text in runs)
 
 
 def _inline(items: list[str]) -> str:
@@ -302,7 +307,7 @@ def _whole(text: str, low: int, high: int) -> int | None | bool:
     text = (text or "").strip()
     if not text:
         return None
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         return False
     return int(text)
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from workflow.calendars import ALWAYS_OPEN, Calendar, parse_calendar
 from workflow.escalation import EMPTY, Policy, parse_policy
@@ -141,3 +141,28 @@ def _calendar(document: str) -> Calendar:
 @lru_cache(maxsize=256)
 def _policy(document: str) -> Policy:
     return parse_policy(json.loads(document))
+
+
+def source_for(ticket: Any, terms: Terms | TermsSource | None) -> TermsSource:
+    """Where a ticket's clocks get their terms: given, or loaded lazily through the session
+    an ORM ticket belongs to. A loaded record (workflow.ticket_record) has no session, so
+    its callers must pass them; a ticket without a plan needs none."""
+    if isinstance(terms, Terms):
+        return fixed(terms)
+    if terms is not None:
+        return terms
+    session = object_session(ticket) if hasattr(ticket, "_sa_instance_state") else None
+    if session is None:
+        if ticket.sla_plan_id is None:
+            return fixed(NONE)
+        raise TypeError("Pass the plan's terms (workflow.plan_terms) to compute its clocks.")
+    return lazy(session, ticket.sla_plan_id)
+
+
+def of_plan(plan: SlaPlan | Terms | None) -> Terms:
+    """Terms from a plan row bound to a session (its calendar is read through it)."""
+    if plan is None or isinstance(plan, Terms):
+        return plan or NONE
+    session = object_session(plan)
+    calendar = session.get(SlaCalendar, plan.calendar_id) if session and plan.calendar_id else None
+    return from_rows(plan, calendar)

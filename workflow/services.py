@@ -8,7 +8,6 @@ the actor are always passed in. Changes go through the write path in `ticket_rec
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -83,13 +82,14 @@ def _fire(
     """Decide, transition, act and log, without writing. Refusals raise before changes."""
     ticket = change.record
     definition = wf.definition
-    ctx = GuardContext(ticket, actor, now, event, note, params)
+    known = definition.events.get(event)
+    ctx = GuardContext(ticket, actor, now, known.label if known else event, note, params)
     decision = engine.decide(definition, ticket.state, event, ctx)
     if not decision.allowed:
         raise TransitionRejected(event, list(decision.reasons))
     _check_targets(session, params)
     from_state = ticket.state
-    ticket.state = machines.send(wf, ticket.state, event, replace(ctx, event_label=decision.label))
+    ticket.state = machines.send(wf, ticket.state, event, ctx)
     for name in definition.events[event].actions:
         change.entries.extend(actions.REGISTRY[name](ticket, ctx))
     if definition.states[ticket.state].final and ticket.closed_at is None:

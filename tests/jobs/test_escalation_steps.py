@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from tests.jobs.conftest import steps
 from workflow import escalating, services
+from workflow.followups import Notify, ScheduleTimer
 from workflow.models import (
     Department,
     EntryKind,
@@ -54,7 +55,10 @@ def test_at_risk_notifies_the_assignee_once(world):
     run = escalating.run_due(world.session, ticket.id, at)
     assert [(t.clock, t.step) for t in run.ran] == [("first_response", "at_risk")]
     again = escalating.run_due(world.session, ticket.id, at + MIN)
-    assert again.ran == [] and again.follow_ups == []
+    assert again.ran == [] and not [f for f in again.follow_ups if isinstance(f, Notify)]
+    assert ScheduleTimer(ticket.id, "first_response", START + 30 * MIN, "breach") in (
+        again.follow_ups  # each step's job sets the timer of the clock's next step
+    )
     [row] = steps(world.session, ticket.id)
     assert (row.clock, row.step, row.due_at, row.done_at) == (
         "first_response",

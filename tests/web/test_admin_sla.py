@@ -252,7 +252,7 @@ def test_the_preview_says_when_it_opens_and_when_a_target_is_due(browser, world)
     text = page_text(answer)
     assert "<html" not in text  # a fragment
     assert "A 90m target starting now is due" in text
-    assert "Times in Europe/Lisbon." in text
+    assert "Times in Europe/Lisbon; from the fields." in text
     bad = browser.post(
         "/admin/calendars/preview",
         {**calendar_form(mon="17:00-09:00"), "do": "preview-fields"},
@@ -267,7 +267,20 @@ def test_the_preview_button_works_without_javascript_and_saves_nothing(browser, 
     answer = submit(browser, "/admin/calendars/new", calendar_form(do="preview-fields"))
     assert answer.status_code == 200
     assert "A 8h target starting now is due" in page_text(answer)
+    assert "Times in Europe/Lisbon" in page_text(answer)
+    bad = browser.post(
+        "/admin/calendars/new", calendar_form(do="preview-fields", example_target="1d")
+    )
+    assert bad.status_code == 422
+    assert "`1d` is not a target" in page_text(bad).split('name="example_target"', 1)[1]
     assert count(world, SlaCalendar) == 0
+
+
+def test_a_bad_example_target_never_blocks_a_save(browser, world):
+    as_admin(browser, world)
+    answer = submit(browser, "/admin/calendars/new", calendar_form(example_target="soon"))
+    assert answer.status_code == 303
+    assert count(world, SlaCalendar) == 1
 
 
 # ---- SLA plans -------------------------------------------------------------------------------

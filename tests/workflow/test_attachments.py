@@ -200,3 +200,14 @@ def test_requesters_never_reach_the_files_of_internal_notes(world, store):
     other = world.open()
     with pytest.raises(NotFound):  # not through another ticket's address
         attachments.for_download(world.session, store, secret, other.id, public_only=False)
+
+
+def test_a_block_that_never_commits_keeps_no_files_and_says_so(world, store):
+    ticket = world.open()
+    agent = world.actor(world.agent)
+    with (
+        pytest.raises(RuntimeError, match="no commit"),
+        attachments.attached(world.session, store, [up("a.png", PNG)], agent, world.now, ticket.id),
+    ):
+        pass  # a service that wrote through some other connection would end up here
+    assert stored(store.root) == []

@@ -236,7 +236,7 @@ def test_a_plan_is_refused_whole_and_nothing_changes(world):
             world.session, world.actor(world.admin), world.now, fields, plan(world).id
         )
     )
-    assert problems["name"] == ["There is already a SLA plan called “SEV A”; choose another name."]
+    assert problems["name"] == ["There is already an SLA plan called “SEV A”; choose another name."]
     assert set(problems) == {"name", "resolution", "calendar_id", "escalation"}
     assert problems["escalation"] == [
         "Step 1 (breach), action 1: there is no team called “Level 3”; "

@@ -116,7 +116,7 @@ def test_a_new_plan_starts_new_runs_of_its_clocks(world, office_plan):
     sev_a = s.scalar(select(SlaPlan).where(SlaPlan.name == "SEV A"))
     changed = MON + 3 * H
     outcome = ticket_settings.change_sla_plan(s, ticket.id, sev_a.id, agent, changed)
-    assert ScheduleTimer(ticket.id, "first_response", changed + 30 * M, "breach") in (
+    assert ScheduleTimer(ticket.id, "first_response", changed + 24 * M, "at_risk") in (
         outcome.follow_ups
     )
     run = escalating.run_due(s, ticket.id, changed + 30 * M)

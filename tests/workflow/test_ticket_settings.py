@@ -153,10 +153,11 @@ def test_a_new_sla_plan_restarts_the_clocks_from_now(world, ticket):
     assert changed.resolution_due_at == later + timedelta(hours=4)
     assert changed.next_due_at == later + timedelta(minutes=30)
     # the breach timers of the new plan (its at-risk and escalation steps come with them)
-    assert {
-        ("first_response", later + timedelta(minutes=30)),
-        ("resolution", later + timedelta(hours=4)),
-    } <= scheduled(outcome)
+    # one timer per running clock, for its first step (SEV A: at risk at 80%)
+    assert scheduled(outcome) == {
+        ("first_response", later + timedelta(minutes=24)),
+        ("resolution", later + timedelta(minutes=192)),
+    }
     assert LiveUpdate(ticket.id, ticket.number, 2) in outcome.follow_ups
     row = logs(world, ticket)[-1]
     assert row.event == "change_sla_plan"

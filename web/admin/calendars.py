@@ -43,12 +43,17 @@ from workflow.plan_input import (
 )
 
 PAGE = "admin/sla/calendar.html"
+STARTER = {
+    "timezone": "UTC",
+    "hours": {day: ["09:00-17:00"] if day not in ("sat", "sun") else [] for day in WEEKDAYS},
+}
+"""What a new calendar's form starts with: office hours on weekdays."""
 
 
 @cache
 def _zones() -> list[str]:
     """The IANA names for the time zone field's suggestions (read from disk once)."""
-    return sorted(available_timezones())
+    return sorted(z for z in available_timezones() if "/" in z or z == "UTC")
 
 
 def _now() -> datetime:
@@ -122,16 +127,7 @@ def calendar(calendar_id: int | None = None):
             data=calendar_data(fields_of(document), existing.name, yaml_of(document))
         )
     else:
-        form = CalendarForm(
-            data={
-                "timezone": "UTC",
-                "mon": "09:00-17:00",
-                "tue": "09:00-17:00",
-                "wed": "09:00-17:00",
-                "thu": "09:00-17:00",
-                "fri": "09:00-17:00",
-            }
-        )
+        form = CalendarForm(data=calendar_data(fields_of(STARTER), "", yaml_of(STARTER)))
     problems: dict[str, list[str]] = {}
     seen: Preview | None = None
     status = 200
@@ -139,8 +135,9 @@ def calendar(calendar_id: int | None = None):
         source, only_preview = _intent()
         try:
             document = _document(form, source)
-            seen = preview(document, _now(), _example(form))
-            if not only_preview:
+            if only_preview:
+                seen = preview(document, _now(), _example(form))
+            else:  # the example target is for the preview only: it never blocks a save
                 saved = plan_admin.save_calendar(
                     db.session, current_user.actor, _now(), form.name.data, document, calendar_id
                 )
@@ -150,8 +147,8 @@ def calendar(calendar_id: int | None = None):
         except InvalidFields as exc:
             problems = attach(form, exc)
             status = 422
-    elif existing is not None:
-        seen = preview(existing.definition, _now(), _example(form))
+    elif not form.is_submitted():
+        seen = preview(existing.definition if existing else STARTER, _now())
     users = (
         db.session.scalar(
             select(func.count()).select_from(SlaPlan).where(SlaPlan.calendar_id == existing.id)
@@ -188,7 +185,11 @@ def calendar_preview():
     except InvalidFields as exc:
         problems = exc.messages
     html = render_template(
-        "admin/sla/_preview.html", preview=seen, preview_problems=problems, shown=shown
+        "admin/sla/_preview.html",
+        preview=seen,
+        preview_problems=problems,
+        source=source,
+        shown=shown,
     )
     return htmx.fragment(html)
 

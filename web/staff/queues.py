@@ -152,6 +152,11 @@ def _after_key(priority: int, due: datetime, ticket_id: int) -> Any:
     return and_(Ticket.priority_id <= priority, or_(Ticket.priority_id < priority, later))
 
 
+def _named(column: Any, key: Any) -> Any:
+    """`column` of the row `key` points at, as a correlated scalar subquery."""
+    return select(column).where(column.table.c.id == key).scalar_subquery()
+
+
 def rows(
     session: Session,
     user: User,
@@ -159,28 +164,30 @@ def rows(
     after: tuple | None = None,
     filters: Filters | None = None,
 ) -> list[Any]:
-    """One page of the queue, most urgent first; `after` is the last row's sort key."""
-    assignee = aliased(User)
+    """One page of the queue, most urgent first; `after` is the last row's sort key.
+
+    The names a row shows are scalar subqueries, not joins: with five joined tables
+    PostgreSQL spent about 2 ms planning the join order, four times what running the page
+    costs (0.5 ms); a subquery per name is planned in microseconds and runs as the same
+    primary-key lookups. The requester is joined only for an email search."""
+    filters = filters or Filters()
     requester = aliased(User)
     query: Select = (
         select(
             Ticket,
-            requester.name.label("requester_name"),
-            requester.email.label("requester_email"),
-            assignee.name.label("assignee_name"),
-            Team.name.label("team_name"),
-            Priority.name.label("priority_name"),
-            SlaPlan.name.label("plan_name"),
+            _named(User.name, Ticket.requester_id).label("requester_name"),
+            _named(User.email, Ticket.requester_id).label("requester_email"),
+            _named(User.name, Ticket.assignee_id).label("assignee_name"),
+            _named(Team.name, Ticket.team_id).label("team_name"),
+            _named(Priority.name, Ticket.priority_id).label("priority_name"),
+            _named(SlaPlan.name, Ticket.sla_plan_id).label("plan_name"),
         )
-        .join(requester, requester.id == Ticket.requester_id)
-        .join(Priority, Priority.id == Ticket.priority_id)
-        .outerjoin(assignee, assignee.id == Ticket.assignee_id)
-        .outerjoin(Team, Team.id == Ticket.team_id)
-        .outerjoin(SlaPlan, SlaPlan.id == Ticket.sla_plan_id)
-        .where(_scope(user), _filter(queue, user), *(filters or Filters()).where(requester))
+        .where(_scope(user), _filter(queue, user), *filters.where(requester))
         .order_by(*_order())
         .limit(PAGE_SIZE)
     )
+    if "@" in filters.q:
+        query = query.join(requester, requester.id == Ticket.requester_id)
     if after is not None:
         query = query.where(_after_key(*after))
     return session.execute(query).all()
