@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from web import htmx
@@ -95,6 +96,21 @@ def register_error_handlers(app: Flask) -> None:
                 f"What you sent is too large: attach at most {files} files of {mb:g} MB each. "
                 "Nothing was saved; go back, remove a file or two, and send again."
             ],
+        )
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def out_of_range(exc: Exception):
+        """The database (PostgreSQL's DataError) or its driver (SQLite's OverflowError)
+        refused a value, such as a number past its column's range: the request's input was
+        wrong, not the server, and nothing was written."""
+        from web.extensions import db
+
+        db.session.rollback()
+        return _answer(
+            400,
+            "That value does not fit",
+            ["A number or value you sent is out of range. Check it and try again."],
         )
 
     @app.errorhandler(HTTPException)
