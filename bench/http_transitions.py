@@ -77,7 +77,9 @@ class Client:
     next: int = 0
 
 
-def work(engine: Engine, event: str, people: list[Staff], needed: int) -> list[list[Job]]:
+def work(
+    engine: Engine, event: str, people: list[Staff], needed: int, states: tuple[str, ...]
+) -> list[list[Job]]:
     """Each client's own tickets with the form that moves them: `transfer` hands an open
     ticket of the client's department to a colleague there; `resolve` takes the tickets the
     client is the assignee of (the workflow wants the assignee to resolve). The tickets of a
@@ -93,7 +95,7 @@ def work(engine: Engine, event: str, people: list[Staff], needed: int) -> list[l
                 .order_by(User.id)
             ).all()
             query = select(Ticket.number, Ticket.version, Ticket.assignee_id).where(
-                Ticket.department_id == department, Ticket.state.in_(OPEN_STATES)
+                Ticket.department_id == department, Ticket.state.in_(states)
             )
             if event == "resolve":
                 query = query.where(Ticket.assignee_id.in_([people[k].id for k in mine]))
@@ -239,6 +241,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before the rounds")
+    parser.add_argument(
+        "--from-states",
+        default=",".join(OPEN_STATES),
+        help="states the tickets are taken from (default: every state both events leave)",
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-requests", type=int, default=300)
     parser.add_argument("--prefix", default="ticketflow_bench_http", help="database name prefix")
@@ -253,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     people, _admin = bench_staff(engine, args.clients)
     seconds = args.warmup + args.rounds * args.seconds
     needed = int(seconds * 500 / args.clients) + args.profile * args.profile_requests
-    shares = work(engine, args.event, people, needed)
+    shares = work(engine, args.event, people, needed, tuple(args.from_states.split(",")))
     print(
         f"== {args.event} over HTTP, {args.size:,} tickets ({status}): {args.clients} clients "
         f"(threads, http.client keep-alive) on distinct tickets, `ticketflow run` with "

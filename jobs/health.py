@@ -162,7 +162,7 @@ def _workers(connection: Redis, keys: list[str]) -> tuple[WorkerInfo, ...]:
             WorkerInfo(
                 name=key.removeprefix(prefix),
                 hostname=data.get("hostname") or None,
-                pid=int(data["pid"]) if data.get("pid", "").isdigit() else None,
+                pid=int(data["pid"]) if data.get("pid", "").isdecimal() else None,
                 state=data.get("state") or "unknown",
                 queues=tuple(q for q in (data.get("queues") or "").split(",") if q),
                 current_job=data.get("current_job") or None,

@@ -48,7 +48,7 @@ class SessionUser(UserMixin):
 def init_login(manager: LoginManager) -> None:
     @manager.user_loader
     def load(user_id: str) -> SessionUser | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        user = db.session.get(User, int(user_id)) if user_id.isdecimal() else None
         return SessionUser(user) if user is not None else None
 
     @manager.unauthorized_handler

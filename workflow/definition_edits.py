@@ -148,7 +148,7 @@ def parse_params(rule: str, text: str) -> dict[str, Any]:
         param = spec.params.get(key)
         value: Any = raw
         if param is not None and param.type is int:
-            value = int(raw) if raw.lstrip("-").isdigit() else raw
+            value = int(raw) if raw.lstrip("-").isdecimal() else raw
         elif param is not None and param.type is bool:
             value = {"true": True, "yes": True, "false": False, "no": False}.get(raw.lower(), raw)
         problem = rules.check_param(rule, key, value)

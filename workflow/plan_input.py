@@ -307,7 +307,7 @@ def _whole(text: str, low: int, high: int) -> int | None | bool:
     text = (text or "").strip()
     if not text:
         return None
-    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+    if not (text.isdecimal()) or not low <= int(text) <= high:
         return False
     return int(text)
 

@@ -36,7 +36,7 @@ def row_id(value: Any) -> int:
     if isinstance(value, int):
         return value
     text = str(value or "").strip()
-    return int(text) if text.isdigit() else NO_ROW
+    return int(text) if text.isdecimal() else NO_ROW
 
 
 def optional_id(value: Any) -> int | None:
@@ -138,7 +138,7 @@ def parse_destination(value: str | None) -> Destination | None:
     if value == "queue":
         return QUEUE
     kind, _, number = value.partition(":")
-    if not number.isdigit():
+    if not number.isdecimal():
         return None
     if kind == "agent":
         return Destination(agent_id=int(number))
@@ -152,7 +152,7 @@ def seen_versions(value: str | None) -> dict[int, int]:
     seen = {}
     for pair in (value or "").split(","):
         ticket, _, version = pair.partition(":")
-        if ticket.isdigit() and version.isdigit():
+        if ticket.isdecimal() and version.isdecimal():
             seen[int(ticket)] = int(version)
     return seen
 

@@ -212,7 +212,7 @@ def _action(choice: str, value: str) -> dict[str, Any]:
         return {"notify": who}
     value = value.strip()
     if kind == "raise_priority":
-        return {kind: int(value) if value.isascii() and value.isdigit() else (value or 1)}
+        return {kind: int(value) if value.isdecimal() else (value or 1)}
     return {kind: value}
 
 

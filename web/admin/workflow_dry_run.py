@@ -40,7 +40,7 @@ def _int(name: str, problems: list[str], label: str) -> int | None:
     raw = form_text(name, 10)
     if not raw:
         return None
-    if not raw.isdigit():
+    if not raw.isdecimal():
         problems.append(f"{label} must be a whole number of days, not {raw!r}.")
         return None
     return int(raw)
@@ -62,7 +62,7 @@ def _sample(version: WorkflowVersion, problems: list[str]) -> dry_run.Sample:
     number = form_text("sample_ticket", 20)
     if number:
         ticket = None
-        if number.isdigit():
+        if number.isdecimal():
             ticket = db.session.scalar(
                 select(Ticket)
                 .join(WorkflowVersion, Ticket.workflow_version_id == WorkflowVersion.id)

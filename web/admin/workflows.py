@@ -150,7 +150,7 @@ def _number(name: str) -> int | None:
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not raw.isdecimal():
         abort(400, "Choose the versions to compare from the lists.")
     return int(raw)
 

@@ -36,7 +36,7 @@ def _selected() -> dict[int, int | None]:
     selected: dict[int, int | None] = {}
     for number in request.form.getlist("ticket"):
         version = request.form.get(f"version-{number}", "")
-        if not number.isdigit() or (version and not version.isdigit()):
+        if not number.isdecimal() or (version and not version.isdecimal()):
             abort(400, "The selection was garbled; reload the dashboard and select again.")
         selected[int(number)] = int(version) if version else None
     return selected
@@ -47,7 +47,7 @@ def _params() -> dict[str, Any]:
     for name in ("assignee_id", "team_id", "priority_id"):
         raw = request.form.get(name, "").strip()
         if raw:
-            if not raw.isdigit():
+            if not raw.isdecimal():
                 abort(400, "Choose the agent, team or priority from the list.")
             params[name] = int(raw)
     return params

@@ -30,7 +30,7 @@ def insert(number: int) -> Response:
     raw = request.values.get("canned_id", "")
     if not raw and htmx.wants_fragment():
         return htmx.unchanged()  # the picker went back to "choose one": nothing to insert
-    if not raw.isdigit():
+    if not raw.isdecimal():
         abort(422, "Choose a canned response to insert.")
     text = canned.render_for(db.session, int(raw), ticket, current_user.actor)
     typed = request.values.get("body", "")[:MAX_DRAFT].rstrip()

@@ -33,7 +33,7 @@ def _filters() -> queues.Filters:
     for name in ("department_id", "help_topic_id", "priority_id", "assignee_id"):
         raw = request.args.get(name, "").strip()
         if raw:
-            if not raw.isdigit():
+            if not raw.isdecimal():
                 abort(
                     400,
                     f"The filter {name.removesuffix('_id').replace('_', ' ')} must be "

@@ -77,7 +77,7 @@ class Filters:
             if value is not None
         ]
         text = self.q.strip()
-        if text.lstrip("#").isdigit():
+        if text.lstrip("#").isdecimal():
             clauses.append(Ticket.number == int(text.lstrip("#")))
         elif "@" in text:
             clauses.append(func.lower(requester.email) == text.lower())
