@@ -47,6 +47,9 @@ bench-smoke: install
 		--server $(dir $(TEST_DATABASE_URL)) --prefix $(notdir $(TEST_DATABASE_URL))_bench_pages
 	$(BIN)/python -m bench.http_transitions --size 2000 --seconds 1 --rounds 1 --warmup 0.5 \
 		--server $(dir $(TEST_DATABASE_URL)) --prefix $(notdir $(TEST_DATABASE_URL))_bench_http
+	$(BIN)/python -m bench.timers --tickets 50 --spread 5 --transitions 50 \
+		--url $(TEST_DATABASE_URL)_bench_timers
+	$(BIN)/python -m bench.sweep --tickets 2000 --url $(TEST_DATABASE_URL)_bench_sweep
 
 clean:
 	rm -rf $(VENV) instance/smoke-test.db .pytest_cache .ruff_cache

@@ -42,8 +42,10 @@ class HttpSession:
                 data = answer.read()
                 break
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self.connection.close()  # the server closed a kept-alive connection: redial once
-                if attempt == 2:
+                # the server closed a kept-alive connection: redial, and send a GET again (a
+                # POST may have been done already: the caller counts it as failed instead)
+                self.connection.close()
+                if attempt == 2 or method != "GET":
                     raise
         for cookie in answer.headers.get_all("Set-Cookie") or []:
             name, _, value = cookie.split(";", 1)[0].partition("=")

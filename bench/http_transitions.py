@@ -14,7 +14,8 @@ is this process: `--clients` threads, each a signed-in agent of the first depart
 its own keep-alive connection and CSRF token (plain http.client, no wrk: the session and
 CSRF handling stay in Python), each walking its own share of the department's tickets, so
 no two requests touch the same ticket. Each request is what htmx sends: the form (version,
-note, target) with HX-Request and X-CSRFToken; anything but a 200 is counted as an error.
+note, target) with HX-Request and X-CSRFToken; anything but a 200 is counted as an error
+(status 0: the connection broke; a POST is never sent twice).
 
 Per round (`--seconds` long, after a warm-up): requests per second, CPU milliseconds per
 request of the gunicorn workers (/proc utime + stime over the round / requests), of the
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import http.client
 import os
 import pstats
 import threading
@@ -126,12 +128,15 @@ def post(client: Client, event: str) -> None:
     assert client.session is not None and client.session.token is not None
     form = {"version": str(job.version), "csrf_token": client.session.token, **job.form}
     started = time.perf_counter()
-    status, _ = client.session.request(
-        "POST",
-        f"/staff/tickets/{job.number}/events/{event}",
-        form,
-        {"HX-Request": "true", "X-CSRFToken": client.session.token},
-    )
+    try:
+        status, _ = client.session.request(
+            "POST",
+            f"/staff/tickets/{job.number}/events/{event}",
+            form,
+            {"HX-Request": "true", "X-CSRFToken": client.session.token},
+        )
+    except (OSError, http.client.HTTPException):
+        status = 0  # the connection broke: an error, never retried (it may have been done)
     client.latencies.append((time.perf_counter() - started) * 1000)
     if status != 200:
         client.errors[status] = client.errors.get(status, 0) + 1
@@ -177,7 +182,8 @@ class Round:
 
     @property
     def rate(self) -> float:
-        return self.requests / self.wall
+        """Requests answered 200 per second (an error is not a transition)."""
+        return (self.requests - sum(self.errors.values())) / self.wall
 
     def ms(self, who: str) -> float:
         return self.cpu[who] / self.requests * 1000
@@ -284,9 +290,12 @@ def main(argv: list[str] | None = None) -> None:
             run_clients(clients, args.event, args.warmup)
             for i in range(args.rounds):
                 r = measure(engine, clients, args.event, args.seconds, pids)
+                if not r.requests:
+                    print("   the clients ran out of tickets: --regenerate or a larger --size")
+                    break
                 rounds.append(r)
                 print(
-                    f"   round {i + 1}: {r.rate:6.0f} req/s  CPU ms/request: workers "
+                    f"   round {i + 1}: {r.rate:6.0f} answered 200/s  CPU ms/request: workers "
                     f"{r.ms('gunicorn workers'):.2f}, PostgreSQL {r.ms('PostgreSQL'):.2f}, "
                     f"Redis {r.ms('Redis'):.2f}, load generator {r.ms('load generator'):.2f}; "
                     f"latency p50 {percentile(r.latencies, 50):.0f} ms, "
@@ -295,8 +304,13 @@ def main(argv: list[str] | None = None) -> None:
                     flush=True,
                 )
             peak = max(memory_mb(p)[1] for p in workers)
+            server.keep_log = any(r.errors for r in rounds)
             for c in clients:
                 c.session.close()  # type: ignore[union-attr]
+        if not rounds:
+            return
+        if any(r.errors for r in rounds):
+            print(f"   errors: see the server's log, {server.log}")
         best = max(rounds, key=lambda r: r.rate)
         rates = sorted(r.rate for r in rounds)
         verdict = "PASS" if best.rate >= TARGET_RPS else "MISS"

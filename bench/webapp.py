@@ -221,6 +221,8 @@ class Server:
     url: str
     master: int
     log: str
+    keep_log: bool = False
+    """Set it to keep the log after a clean stop (it is kept anyway if the block fails)."""
 
     @property
     def workers(self) -> list[int]:
@@ -258,7 +260,10 @@ def running_server(
             time.sleep(0.2)
         while len(children(process.pid)) < workers and time.monotonic() < deadline:
             time.sleep(0.1)
-        yield Server(url, process.pid, log)
+        server = Server(url, process.pid, log)
+        yield server
+        if not server.keep_log:
+            os.unlink(log)
     finally:
         process.send_signal(signal.SIGTERM)
         try:

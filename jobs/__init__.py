@@ -1,5 +1,6 @@
 """RQ wiring and thin job functions. Imports `workflow`, never `web`.
 
-The SLA timer jobs and the sweep land with the SLA work; services already return the
-follow-ups (`workflow.followups`) these jobs will schedule after each commit.
+`queues` turns timer and notification follow-ups into RQ jobs after a commit, `sla` holds
+the timer jobs, `sweep` the periodic safety net, `mail` the mail job, and `worker` the
+`ticketflow worker` command; docs/timers.md explains how they fit.
 """

@@ -18,10 +18,11 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import nh3
 from sqlalchemy import select
 
 from jobs import runtime
-from workflow.models import Notification, Ticket, User
+from workflow.models import EntryKind, Notification, ThreadEntry, Ticket, User
 
 SMTP_TIMEOUT = 5  # seconds: a slow mail server must not hold a request for long
 log = logging.getLogger(__name__)
@@ -136,6 +137,29 @@ def _text(session: Any, kind: str, ticket: Ticket, person: User) -> tuple[str, s
         what = "at risk" if step == "at_risk" else "overdue"
         subject = f"[Ticketflow] {number} {what}: {clock.replace('_', ' ')}"
         return subject, f"Hello {person.name},\n\n{notice or subject}\n"
+    if kind == "assigned":
+        return (
+            f"[Ticketflow] {number} is now yours: {ticket.subject}",
+            f"Hello {person.name},\n\nticket {number} ({ticket.subject}) was assigned to you.\n",
+        )
+    if kind in ("public_reply", "resolution_request"):
+        reply = session.scalar(
+            select(ThreadEntry.body)
+            .where(ThreadEntry.ticket_id == ticket.id, ThreadEntry.kind == EntryKind.PUBLIC_REPLY)
+            .order_by(ThreadEntry.id.desc())
+            .limit(1)
+        )
+        text = nh3.clean(reply or "", tags=set()).strip()
+        if kind == "resolution_request":
+            return (
+                f"[Ticketflow] {number}: is it solved? {ticket.subject}",
+                f"Hello {person.name},\n\n{text}\n\nPlease confirm in the Support Center "
+                "that this solves it, or tell us what is still wrong.\n",
+            )
+        return (
+            f"[Ticketflow] {number}: a reply about {ticket.subject}",
+            f"Hello {person.name},\n\n{text}\n\nYou can answer in the Support Center.\n",
+        )
     if kind == "ticket_opened":
         return (
             f"[Ticketflow] We received your request {number}: {ticket.subject}",

@@ -19,6 +19,9 @@ def start_server(
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env["DATABASE_URL"] = database_url
+    # no RQ worker next to the embedded Redis unless a test asks for one: its sweep would
+    # escalate the tests' back-dated tickets (their clocks started days ago) under them
+    env.setdefault("TICKETFLOW_DEMO_WORKER", "0")
     if redis_url:
         env["REDIS_URL"] = redis_url
     command = [

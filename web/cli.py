@@ -161,7 +161,9 @@ def seed_demo_command() -> None:
     click.echo("Demo data created." if created else "Demo data was already there.")
     click.echo("Demo logins (staff sign in at /staff/login, customers at /login):")
     for login in logins:
-        click.echo(f"  {login.role:<9} {login.email:<32} {login.password}")
+        click.echo(
+            f"  {login.role:<9} {login.email:<32} {login.password:<16} {login.name} ({login.about})"
+        )
 
 
 @click.command("run")

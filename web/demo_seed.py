@@ -1,46 +1,80 @@
-"""Demo data for `ticketflow seed-demo`: a small help desk in the middle of a working day.
+"""Demo data for `ticketflow seed-demo`: a small retail-bank help desk in the middle of a
+working day, the cast of the product's own story (issue 3, sections 6 and 7).
 
-Every ticket is opened and moved through the real services, so the demo shows exactly what
-the engine allows. Idempotent: a second run changes nothing.
+End users Karen and Ken; agents Isabella (Level 1 Support) and Winston (Level 2 Support);
+an admin and an ops user; two departments, two teams, the three help topics (Password reset
+-> Normal, SEV B; Mobile banking -> High, SEV A; General -> Low, SEV C) on the three shipped
+SLA plans; and a few dozen tickets in every state (web/demo_tickets.py). Every ticket is
+opened and moved through the real services, so the demo shows exactly what the engine
+allows. Idempotent: a second run changes nothing. The browser test of the whole lifecycle
+builds its world with `seed_cast` (people and places, no tickets), so the demo and the test
+cannot drift apart.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
+from web import demo_tickets
 from workflow import canned, services
 from workflow.models import Department, HelpTopic, Role, SlaPlan, Team, User, Workflow
-from workflow.rules import Actor
 
 
 @dataclass(frozen=True)
 class Login:
+    key: str
     role: str
     email: str
     password: str
     name: str
+    about: str = ""
+    """Who this is in the demo's story, printed with the login."""
 
 
+D, AGENT, USER = "@demo.ticketflow.test", "demo-agent-pass", "demo-user-pass"
 LOGINS = (
-    Login("admin", "admin@demo.ticketflow.test", "demo-admin-pass", "Ada Admin"),
-    Login("agent", "alice@demo.ticketflow.test", "demo-agent-pass", "Alice Agent"),
-    Login("agent", "bob@demo.ticketflow.test", "demo-agent-pass", "Bob Level2"),
-    Login("ops", "otto@demo.ticketflow.test", "demo-ops-pass", "Otto Ops"),
-    Login("end_user", "carol@demo.ticketflow.test", "demo-user-pass", "Carol Customer"),
-    Login("end_user", "dave@demo.ticketflow.test", "demo-user-pass", "Dave Customer"),
+    Login("admin", "admin", f"ada{D}", "demo-admin-pass", "Ada Admin", "admin, all departments"),
+    Login("ops", "ops", f"otto{D}", "demo-ops-pass", "Otto Ops", "SLA and queue health views"),
+    Login("isabella", "agent", f"isabella{D}", AGENT, "Isabella Rossi", "Level 1 Support"),
+    Login("winston", "agent", f"winston{D}", AGENT, "Winston Clarke", "Level 2 Support"),
+    Login("karen", "end_user", f"karen{D}", USER, "Karen Miller", "customer"),
+    Login("ken", "end_user", f"ken{D}", USER, "Ken Tanaka", "customer"),
+)
+LOGIN = {login.key: login for login in LOGINS}
+
+CUSTOMERS = (
+    # Other customers of the bank, so the queues are not only Karen's and Ken's. No password:
+    # like customers an agent takes on the phone, they can set one by reset link.
+    ("maria", "maria.lopez@example.com", "Maria Lopez"),
+    ("tom", "tom.becker@example.com", "Tom Becker"),
+    ("priya", "priya.shah@example.com", "Priya Shah"),
+    ("lena", "lena.novak@example.com", "Lena Novak"),
+    ("omar", "omar.haddad@example.com", "Omar Haddad"),
 )
 
+SUPPORT, SECURITY = "Customer Support", "Fraud and Security"
+LEVEL1, LEVEL2 = "Level 1 Support", "Level 2 Support"
 TOPICS = (
-    ("Printer or hardware", "IT Support", 2, "SEV C"),
-    ("Cannot sign in", "IT Support", 3, "SEV B"),
-    ("Outage", "IT Support", 4, "SEV A"),
-    ("Invoice question", "Billing", 1, "SEV C"),
+    # (name, priority id, SLA plan): every topic lands in Customer Support
+    ("Password reset", 2, "SEV B"),
+    ("Mobile banking", 3, "SEV A"),
+    ("General", 1, "SEV C"),
 )
+
+
+@dataclass(frozen=True)
+class Cast:
+    """The people and places of the demo, by short key (`karen`, `isabella`, ...)."""
+
+    people: dict[str, User]
+    departments: dict[str, Department]
+    teams: dict[str, Team]
+    topics: dict[str, HelpTopic]
 
 
 def _get_or_add(session: Session, model: type, where: dict, **values: object) -> object:
@@ -52,135 +86,68 @@ def _get_or_add(session: Session, model: type, where: dict, **values: object) ->
     return row
 
 
-def seed_demo(session: Session, now: datetime) -> tuple[list[Login], bool]:
-    """Create departments, a Level 2 team, help topics, people and tickets in every state.
-    Returns the demo logins and whether anything was created. Commits."""
-    if session.scalar(select(User).where(User.email == LOGINS[0].email)) is not None:
-        return list(LOGINS), False
-    people = {}
-    for login in LOGINS:
-        people[login.email.split("@")[0]] = _get_or_add(
+def _person(session: Session, email: str, name: str, role: Role, now: datetime, **kw) -> User:
+    return _get_or_add(session, User, {"email": email}, name=name, role=role, created_at=now, **kw)
+
+
+def seed_cast(session: Session, now: datetime) -> Cast:
+    """People, departments, teams and help topics; nothing that exists is changed. Needs the
+    reference data and the built-in workflows (`ticketflow db upgrade`). Commits."""
+    people = {
+        login.key: _person(
             session,
-            User,
-            {"email": login.email},
-            name=login.name,
-            role=Role(login.role),
-            created_at=now,
+            login.email,
+            login.name,
+            Role(login.role),
+            now,
             password_hash=generate_password_hash(login.password),
         )
-    departments = {
-        name: _get_or_add(session, Department, {"name": name}) for name in ("IT Support", "Billing")
+        for login in LOGINS
     }
-    for user in (people["alice"], people["bob"], people["admin"]):
-        user.departments.extend(departments.values())
-    level2 = _get_or_add(
-        session, Team, {"name": "Level 2 Support"}, department_id=departments["IT Support"].id
-    )
-    level2.members.append(people["bob"])
-    workflow = session.scalar(select(Workflow).where(Workflow.key == "support"))
-    topics = {}
-    for name, dept, priority, plan in TOPICS:
-        topics[name] = _get_or_add(
+    for key, email, name in CUSTOMERS:
+        people[key] = _person(session, email, name, Role.END_USER, now)
+    departments = {
+        name: _get_or_add(session, Department, {"name": name}, manager_id=people["admin"].id)
+        for name in (SUPPORT, SECURITY)
+    }
+    staff = {"isabella": [SUPPORT], "winston": [SUPPORT, SECURITY], "admin": [SUPPORT, SECURITY]}
+    for key, names in staff.items():
+        for name in names:
+            if departments[name] not in people[key].departments:
+                people[key].departments.append(departments[name])
+    teams = {}
+    for name, member in ((LEVEL1, "isabella"), (LEVEL2, "winston")):
+        teams[name] = _get_or_add(
+            session, Team, {"name": name}, department_id=departments[SUPPORT].id
+        )
+        if people[member] not in teams[name].members:
+            teams[name].members.append(people[member])
+    workflow_id = session.scalar(select(Workflow.id).where(Workflow.key == "support"))
+    topics = {
+        name: _get_or_add(
             session,
             HelpTopic,
             {"name": name},
-            department_id=departments[dept].id,
+            department_id=departments[SUPPORT].id,
             priority_id=priority,
-            workflow_id=workflow.id,
+            workflow_id=workflow_id,
             sla_plan_id=session.scalar(select(SlaPlan.id).where(SlaPlan.name == plan)),
         )
+        for name, priority, plan in TOPICS
+    }
     session.commit()
-    _tickets(session, people, topics, level2, now)
-    _canned_responses(session, services.actor_for(people["admin"]), now)
+    return Cast(people, departments, teams, topics)
+
+
+def seed_demo(session: Session, now: datetime) -> tuple[list[Login], bool]:
+    """The cast, a few dozen tickets in every state and the canned responses. Returns the
+    demo logins and whether anything was created. Commits."""
+    if session.scalar(select(User).where(User.email == LOGINS[0].email)) is not None:
+        return list(LOGINS), False
+    cast = seed_cast(session, now)
+    demo_tickets.seed(session, cast, now)
+    seed_canned_responses(session, cast, now)
     return list(LOGINS), True
-
-
-def _tickets(session: Session, people: dict, topics: dict, level2: Team, now: datetime) -> None:
-    alice, carol, dave = (services.actor_for(people[k]) for k in ("alice", "carol", "dave"))
-
-    def open_(customer: Actor, topic: str, subject: str, body: str, minutes_ago: int) -> int:
-        return services.open_ticket(
-            session,
-            requester_id=customer.id,
-            help_topic_id=topics[topic].id,
-            subject=subject,
-            body=body,
-            actor=customer,
-            now=now - timedelta(minutes=minutes_ago),
-        ).ticket.id
-
-    def fire(ticket_id: int, event: str, actor: Actor, **kw: object) -> None:
-        services.apply_event(session, ticket_id, event, actor, now, **kw)
-
-    open_(
-        carol,
-        "Outage",
-        "Email is down for the whole sales floor",
-        "Nobody on floor 2 can send or receive mail since 9:00.",
-        20,
-    )
-    open_(
-        dave,
-        "Invoice question",
-        "Invoice 2026-114 lists two licences",
-        "We only ordered one licence; could you correct the invoice?",
-        240,
-    )
-    t = open_(
-        carol,
-        "Printer or hardware",
-        "Printer on floor 3 jams",
-        "It blinks red and eats every second page.",
-        90,
-    )
-    fire(t, "claim", alice)
-    t = open_(
-        dave,
-        "Cannot sign in",
-        "Locked out after password change",
-        "Since this morning the VPN refuses my new password.",
-        60,
-    )
-    fire(t, "claim", alice)
-    fire(t, "start", alice)
-    fire(
-        t,
-        "transfer",
-        alice,
-        note="Hi Bob, the VPN account looks out of sync with the "
-        "directory; could you have a look? Thank you!",
-        team_id=level2.id,
-    )
-    t = open_(
-        carol,
-        "Cannot sign in",
-        "Two-factor codes rejected",
-        "The app codes are refused every time.",
-        180,
-    )
-    fire(t, "claim", alice)
-    fire(
-        t,
-        "request_info",
-        alice,
-        reply="Hello Carol, could you tell us which phone and app "
-        "you use, and whether its clock is set automatically? Thank you.",
-    )
-    t = open_(
-        dave,
-        "Printer or hardware",
-        "Monitor flickers",
-        "The left monitor flickers every few seconds.",
-        300,
-    )
-    fire(t, "claim", alice)
-    fire(t, "start", alice)
-    fire(
-        t,
-        "resolve",
-        alice,
-        reply="Hello Dave, we replaced the cable. Is there anything else we can help with?",
-    )
 
 
 CANNED = (
@@ -205,7 +172,9 @@ CANNED = (
 )
 
 
-def _canned_responses(session: Session, admin: Actor, now: datetime) -> None:
-    """A few polite reply templates agents can insert in the composer."""
+def seed_canned_responses(session: Session, cast: Cast, now: datetime) -> None:
+    """A few polite reply templates agents can insert in the composer (added by the admin,
+    so they are in the admin history). Commits."""
+    admin = services.actor_for(cast.people["admin"])
     for name, body in CANNED:
         canned.save(session, admin, now, name=name, body=body)

@@ -34,7 +34,8 @@ class TicketflowServer(BaseApplication):
 def serve(host: str, port: int, workers: int) -> None:
     """Run until stopped. Without REDIS_URL (the demo), start the embedded Redis first and
     hand its URL to the workers, which read it when they build the app, and start an RQ
-    worker (with the scheduler and the sweep) against it, so timers work in the demo too."""
+    worker (with the scheduler and the sweep) against it, so timers work in the demo too
+    (TICKETFLOW_DEMO_WORKER=0 leaves it out: tests with back-dated tickets)."""
     embedded = rq_worker = None
     if not os.environ.get("REDIS_URL"):
         embedded = embedded_redis.start()
@@ -42,7 +43,8 @@ def serve(host: str, port: int, workers: int) -> None:
         print(f"REDIS_URL is not set: started an embedded Redis at {embedded.url}", flush=True)
         if not os.environ.get("MAIL_SERVER"):
             os.environ.setdefault("MAIL_OUTBOX", str(Path("instance", "outbox").resolve()))
-        rq_worker = worker.spawn(embedded.url)
+        if os.environ.get("TICKETFLOW_DEMO_WORKER", "1") != "0":
+            rq_worker = worker.spawn(embedded.url)
     try:
         _run(host, port, workers)
     finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from html import escape
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -189,8 +190,10 @@ def _perform(
         lines.append(said)
         follow_ups += more
     text = " ".join(lines)
-    change.entries.append(
-        ThreadEntry(kind=EntryKind.SYSTEM_EVENT, author_id=None, body=text, created_at=now)
+    change.entries.append(  # a body is HTML (shown as is); this text names teams and priorities
+        ThreadEntry(
+            kind=EntryKind.SYSTEM_EVENT, author_id=None, body=escape(text, False), created_at=now
+        )
     )
     data = {"clock": timer.clock, "step": timer.step}
     data.update({k: [v, getattr(ticket, k)] for k, v in before.items() if getattr(ticket, k) != v})
@@ -257,8 +260,11 @@ def _act(
         return f"Reassigned to the team {team.name}.", []
     if action.kind == "note":
         change.entries.append(
-            ThreadEntry(
-                kind=EntryKind.INTERNAL_NOTE, author_id=None, body=action.value, created_at=now
+            ThreadEntry(  # the admin typed text, not HTML: escaped to show as typed
+                kind=EntryKind.INTERNAL_NOTE,
+                author_id=None,
+                body=escape(action.value, False),
+                created_at=now,
             )
         )
         return "Added an internal note.", []

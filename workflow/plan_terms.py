@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, object_session, scoped_session
 
 from workflow.calendars import ALWAYS_OPEN, Calendar, parse_calendar
 from workflow.escalation import EMPTY, Policy, parse_policy
@@ -109,7 +109,9 @@ def lazy(session: Session, plan_id: int | None) -> TermsSource:
     customer's answer asks twice: the next-response clock starts, the event recomputes)."""
 
     def source() -> Terms:
-        transaction = session.get_transaction()
+        # the web's session is scoped (Flask-SQLAlchemy), which does not pass get_transaction on
+        current = session.registry() if isinstance(session, scoped_session) else session
+        transaction = current.get_transaction()
         cached = session.info.get(_CACHE)
         if cached is None or cached[0] is not transaction:
             cached = (transaction, {})

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow import actions, clocks, engine, machines, plan_terms
+from workflow import actions, clocks, engine, machines, notices, plan_terms
 from workflow.errors import InvalidInput, PermissionDenied, TransitionRejected
 from workflow.followups import FollowUp, LiveUpdate
 from workflow.loading import compiled_version
@@ -89,6 +89,7 @@ def _fire(
         raise TransitionRejected(event, list(decision.reasons))
     _check_targets(session, params)
     from_state = ticket.state
+    before = (ticket.assignee_id, ticket.resolved_at, len(change.entries))
     ticket.state = machines.send(wf, ticket.state, event, ctx)
     for name in definition.events[event].actions:
         change.entries.extend(actions.REGISTRY[name](ticket, ctx))
@@ -108,7 +109,8 @@ def _fire(
             data or None,
         )
     )
-    return _recompute(session, ticket, wf, now)
+    told = notices.after_event(ticket, actor, *before[:2], change.entries[before[2] :])
+    return [*_recompute(session, ticket, wf, now), *told]
 
 
 def apply_event(
@@ -208,7 +210,7 @@ def reply(
         follow_ups = (
             _customer_event(session, change, wf, actor, now)
             if (kind == EntryKind.CUSTOMER_MESSAGE)
-            else _recompute(session, ticket, wf, now)
+            else [*_recompute(session, ticket, wf, now), *notices.public_reply(ticket, actor)]
         )
         change.save(session)
     return Outcome(ticket, [*follow_ups, LiveUpdate(ticket.id, ticket.number, ticket.version)])

@@ -30,7 +30,14 @@ PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 def load_with_lines(text: str) -> tuple[Any, dict[Path, int]]:
     """Parse `text` with the safe loader; return (value, {path: line})."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # the reader checks every character here, up front
+    except yaml.reader.ReaderError as exc:
+        raise YamlError(
+            f"the document contains a control character (#x{exc.character:04x}) that YAML "
+            "does not allow; remove it.",
+            text.count("\n", 0, exc.position) + 1,
+        ) from None
     try:
         node = loader.get_single_node()
         lines: dict[Path, int] = {}

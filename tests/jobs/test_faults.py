@@ -54,7 +54,7 @@ def test_redis_flushed_after_scheduling_the_sweep_escalates_exactly_once(world, 
     use_plan(world, "SEV A")
     ticket, follow_ups = open_due_in(world, seconds=2)
     assert dispatch(follow_ups, redis)
-    assert queues.scheduled_at(redis, ticket.id, "first_response", "breach") is not None
+    assert queues.scheduled_at(redis, ticket.id, "first_response", "at_risk") is not None
     redis.flushdb()  # every timer job is gone
     # two workers, each with its own cron (two schedulers by mistake): two sweeps every
     # interval, and still one escalation

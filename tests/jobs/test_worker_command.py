@@ -35,7 +35,8 @@ def test_the_worker_class_carries_the_abandoned_job_tuning(redis):
     assert worker.dequeue_timeout <= MAINTENANCE_INTERVAL  # maintenance is not starved
 
 
-def test_the_demo_server_starts_a_worker_against_its_embedded_redis(database_url):
+def test_the_demo_server_starts_a_worker_against_its_embedded_redis(database_url, monkeypatch):
+    monkeypatch.setenv("TICKETFLOW_DEMO_WORKER", "1")  # as `make demo` has it
     server, url = start_server(
         database_url, None, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -198,22 +198,70 @@ def test_create_user_refuses_a_duplicate_email(sqlite_url):
     assert again.exit_code == 2 and "already exists" in again.output
 
 
-def test_seed_demo_builds_a_help_desk_with_tickets_in_many_states(sqlite_url):
+def test_seed_demo_builds_the_help_desk_of_the_story_and_prints_the_logins(sqlite_url):
     assert run("db", "upgrade", url=sqlite_url).exit_code == 0
     first = run("seed-demo", url=sqlite_url)
     assert first.exit_code == 0, first.output
-    assert "alice@demo.ticketflow.test" in first.output and "Demo data created." in first.output
-    again = run("seed-demo", url=sqlite_url)
-    assert again.exit_code == 0 and "already there" in again.output
+    assert "Demo data created." in first.output
+    for line in (
+        "admin     ada@demo.ticketflow.test         demo-admin-pass  Ada Admin",
+        "ops       otto@demo.ticketflow.test        demo-ops-pass    Otto Ops",
+        "agent     isabella@demo.ticketflow.test    demo-agent-pass  Isabella Rossi "
+        "(Level 1 Support)",
+        "agent     winston@demo.ticketflow.test     demo-agent-pass  Winston Clarke "
+        "(Level 2 Support)",
+        "end_user  karen@demo.ticketflow.test       demo-user-pass   Karen Miller",
+        "end_user  ken@demo.ticketflow.test         demo-user-pass   Ken Tanaka",
+    ):
+        assert line in first.output
     engine = create_engine(sqlite_url)
+    with Session(engine) as session:
+        karen = session.scalar(select(User).where(User.email == "karen@demo.ticketflow.test"))
+        assert check_password_hash(karen.password_hash, "demo-user-pass")
     with engine.connect() as conn:
+        topics = conn.execute(
+            text(
+                "SELECT h.name, p.name, s.name, d.name FROM help_topics h"
+                " JOIN priorities p ON p.id = h.priority_id"
+                " JOIN sla_plans s ON s.id = h.sla_plan_id"
+                " JOIN departments d ON d.id = h.department_id ORDER BY h.name"
+            )
+        ).all()
+        teams = conn.execute(
+            text(
+                "SELECT t.name, u.name FROM teams t JOIN team_members m ON m.team_id = t.id"
+                " JOIN users u ON u.id = m.user_id ORDER BY t.name"
+            )
+        ).all()
+        plans = conn.scalars(text("SELECT name FROM sla_plans ORDER BY name")).all()
         states = dict(
             conn.execute(text("SELECT state, count(*) FROM tickets GROUP BY state")).all()
         )
-        logged = conn.scalar(text("SELECT count(*) FROM transition_log"))
+        last_event = conn.scalar(text("SELECT max(at) FROM transition_log"))
+        seeded_at = conn.scalar(text("SELECT max(created_at) FROM users"))
+    assert topics == [
+        ("General", "Low", "SEV C", "Customer Support"),
+        ("Mobile banking", "High", "SEV A", "Customer Support"),
+        ("Password reset", "Normal", "SEV B", "Customer Support"),
+    ]
+    assert teams == [("Level 1 Support", "Isabella Rossi"), ("Level 2 Support", "Winston Clarke")]
+    assert plans == ["SEV A", "SEV B", "SEV C"]
+    assert last_event <= seeded_at  # every story happened before the seed ran (ISO text)
+    # a few dozen tickets, several in every state of the support workflow
+    assert states == {
+        "new": 8,
+        "assigned": 6,
+        "in_progress": 6,
+        "awaiting_customer": 5,
+        "resolved": 4,
+        "closed": 5,
+    }
+
+    again = run("seed-demo", url=sqlite_url)
+    assert again.exit_code == 0 and "already there" in again.output
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM tickets")) == sum(states.values())
     engine.dispose()
-    assert states == {"new": 2, "assigned": 2, "awaiting_customer": 1, "resolved": 1}
-    assert logged == 6 + 9  # six openings, nine transitions
 
 
 def test_run_serves_the_app_with_gunicorn_and_gevent(sqlite_url):

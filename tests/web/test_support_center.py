@@ -113,6 +113,9 @@ def test_confirming_a_resolution_lets_the_agent_close(browser, world):
     version = ticket(world, number).version
     assert browser.post(f"/tickets/{number}/confirm", {"version": version}).status_code == 303
     assert ticket(world, number).confirmed_at is not None
+    page = browser.get(f"/tickets/{number}").get_data(as_text=True)
+    assert "You confirmed that your issue is resolved" in page  # not asked a second time
+    assert "Yes, my issue is resolved" not in page and "It is still a problem" in page
     services.apply_event(world.session, t.id, "close", agent, world.now)
     assert ticket(world, number).state == "closed"
 

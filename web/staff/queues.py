@@ -1,9 +1,11 @@
 """The agent dashboard's queues: which tickets each queue holds, in which order, how many.
 
-Queries only: one for the page of rows (with the names it shows joined in), one capped
-count per queue. Default order is what agents pick by: the most urgent priority first, then
+Queries only: one for the page of rows (with the names it shows), one for the capped counts
+of every queue. Default order is what agents pick by: the most urgent priority first, then
 the nearest SLA due time; pages continue with a keyset (no OFFSET scans at a million
-tickets), served by the (state | assignee | team | department, priority DESC, due) indexes.
+tickets). Each queue reads a partial index in exactly this order (`ix_tickets_*_queue` in
+workflow/models.py), so its first page is its first 50 index entries; bench.pages measures
+them at 10,000 to 1,000,000 tickets.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import or_, select
 
 from web import htmx, uploads
@@ -161,6 +162,11 @@ def answer(number: int, status: str, *, composer: bool = False) -> Response:
     if composer:
         composer_html = htmx.render_block("staff/ticket.html", "composer", **context)
         html += htmx.oob("ticket-composer", composer_html)
+    else:  # the draft stays, but its version moves on, or the next Send would be stale (409)
+        html += Markup(
+            '<input type="hidden" id="composer-version" name="version" value="{}" '
+            'hx-swap-oob="true">'
+        ).format(ticket.version)
     return htmx.fragment(html)
 
 
