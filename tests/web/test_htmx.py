@@ -79,6 +79,9 @@ def test_an_htmx_claim_answers_the_changed_fragments_in_place(browser, world, ti
     assert ">Assigned</span>" in html and "Done." in html
     assert 'id="ticket-actions"' in html and 'id="ticket-thread"' in html
     assert 'class="composer"' not in html  # a draft being written is left alone
+    # ... but its version moves on, or the next Send would be refused as stale (409)
+    composer_version = f'id="composer-version" name="version" value="{claimed.version}"'
+    assert f'{composer_version} hx-swap-oob="true">' in html
     assert claimed.assignee_id == world.agent.id
 
 

@@ -491,7 +491,7 @@ def test_a_single_guarded_transition_refuses_with_the_guards_reasons():
 
 
 def test_reaching_a_final_state_does_not_break_the_next_event_on_the_same_thread():
-    """`machines.send` keeps one machine per thread and version. The library terminates a
+    """`machines.send` reuses idle machine instances per version. The library terminates a
     machine that reaches a final state, so a pooled instance that closed one ticket must not
     be reused: otherwise the next event on that thread, for any ticket of the version, would
     raise TransitionNotAllowed."""
@@ -510,6 +510,28 @@ def test_reaching_a_final_state_does_not_break_the_next_event_on_the_same_thread
     assert machines.send(wf, "new", "discard", discard) == "closed"
     claim = rules.GuardContext(ticket, admin, NOW, "Claim")
     assert machines.send(wf, "new", "claim", claim) == "assigned"
+
+
+def test_a_machine_instance_in_use_is_never_handed_to_a_second_sender():
+    """Under gevent many requests share one thread; a machine instance one request is
+    driving must not be handed to another (a shared instance answered "Can't Resolve when
+    in Resolved" for a ticket stored as assigned in the HTTP benchmark)."""
+    wf = compile_source(SUPPORT)
+    ticket = SimpleNamespace(
+        state="new", assignee_id=None, requester_id=99, team_id=None, department_id=None,
+        resolved_at=None, confirmed_at=None,
+    )  # fmt: skip
+    admin = rules.Actor(1, "admin")
+    assert machines.send(wf, "new", "claim", rules.GuardContext(ticket, admin, NOW, "Claim")) == (
+        "assigned"
+    )
+    in_use = machines._idle[wf.checksum].pop()  # another request is in the middle of a send
+    in_use[1].state = "resolved"
+    assert machines.send(wf, "new", "claim", rules.GuardContext(ticket, admin, NOW, "Claim")) == (
+        "assigned"
+    )
+    assert in_use[1].state == "resolved"  # the busy instance was left alone
+    assert all(entry is not in_use for entry in machines._idle[wf.checksum])
 
 
 def test_a_later_branch_shadowed_by_an_earlier_one_with_fewer_guards_is_refused():
