@@ -40,10 +40,20 @@ EVENT_KEYS = {
     "transitions",
 }
 TRANSITION_KEYS = {"from", "to", "internal", "guards"}
-RESERVED_EVENTS = {"open", "upgrade_workflow", "staff_handover", "sla_step"}
+RESERVED_EVENTS = {
+    "open",
+    "upgrade_workflow",
+    "staff_handover",
+    "sla_step",
+    "change_priority",
+    "change_sla_plan",
+    "sla_terms_changed",
+}
 """Names the transition log uses for opening a ticket, for moving it to a new version, for
-handing a deactivated agent's ticket over where no event of its workflow fits, and for a
-step of an SLA escalation policy (workflow/escalating.py)."""
+handing a deactivated agent's ticket over where no event of its workflow fits, for a step of
+an SLA escalation policy (workflow/escalating.py), for priority and plan changes
+(workflow/ticket_settings.py) and for an admin's change of a plan's terms (workflow/reclock.py).
+A workflow may not define events with these names, or its log would be ambiguous."""
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 

@@ -536,3 +536,12 @@ OPS_INDEXES = tuple(
         "resolved_at",
     )
 )
+
+OPEN_BY_PLAN = Index(
+    "ix_tickets_open_sla_plan",
+    Ticket.__table__.c.sla_plan_id,
+    postgresql_where=text("closed_at IS NULL"),
+    sqlite_where=text("closed_at IS NULL"),
+)
+"""The admin's plan list counts open tickets per plan, and a change of a plan's terms
+re-clocks exactly those tickets (workflow/reclock.py): both read this index."""

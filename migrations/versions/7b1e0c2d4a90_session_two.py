@@ -149,10 +149,14 @@ def upgrade():
     for column in ('first_response_due_at', 'first_responded_at', 'resolution_due_at', 'resolved_at'):
         where = sa.text(f'{column} IS NOT NULL')
         op.create_index(f'ix_tickets_{column}', 'tickets', [column], unique=False, postgresql_where=where, sqlite_where=where)
+    # Open tickets per SLA plan: the plan list's counts and the re-clocking of a changed plan.
+    open_only = sa.text('closed_at IS NULL')
+    op.create_index('ix_tickets_open_sla_plan', 'tickets', ['sla_plan_id'], unique=False, postgresql_where=open_only, sqlite_where=open_only)
 
 
 def downgrade():
     # --- section: ops ---------------------------------------------------------------------
+    op.drop_index('ix_tickets_open_sla_plan', table_name='tickets')
     for column in ('resolved_at', 'resolution_due_at', 'first_responded_at', 'first_response_due_at'):
         op.drop_index(f'ix_tickets_{column}', table_name='tickets')
     # --- section: search indexes -------------------------------------------------------

@@ -915,3 +915,20 @@ def test_an_alias_bomb_under_the_size_limit_is_answered_promptly():
         )
     except subprocess.TimeoutExpired:
         pytest.fail("validating a 600-byte document with nested aliases took over 10 s")
+
+
+def test_every_name_the_log_uses_outside_workflow_events_is_reserved():
+    """A workflow event named like a log row the services write would make the log
+    ambiguous; each such name is reserved where definitions are checked."""
+    from workflow import escalating, handover, publishing, reclock, ticket_settings
+    from workflow.definition_types import RESERVED_EVENTS
+
+    used = {
+        handover.HANDOVER_EVENT,
+        escalating.STEP_EVENT,
+        publishing.UPGRADE_EVENT,
+        ticket_settings.CHANGE_PRIORITY,
+        ticket_settings.CHANGE_SLA_PLAN,
+        reclock.EVENT,
+    }
+    assert used <= RESERVED_EVENTS
