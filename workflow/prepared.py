@@ -2,15 +2,15 @@
 
 Moving a ticket is three small statements, and SQLAlchemy's per-statement execution
 machinery (events, execution context, result metadata built from `cursor.description`)
-costs more client CPU than the driver's own work: measured in bench/, 0.09 ms against
-0.05 ms for the ticket's SELECT, and the hand-written ceiling pays only the latter. A
-`Prepared` compiles its Core statement once per dialect into the SQL text, the parameter
-order and the bind and result processors of its column types (`dialect_impl(...)
-.bind_processor` / `.result_processor`, so values convert exactly as SQLAlchemy converts
-them: aware UTC datetimes, JSON, enums), then runs it on the DBAPI connection of the
-session's transaction, so it commits and rolls back with the session. psycopg prepares a
-statement on the server once the same text has run a few times on a connection
-(`prepare_threshold`); sqlite3 keeps its own statement cache.
+costs more client CPU than the driver's own work (for the ticket's SELECT, 0.09 ms against
+0.05 ms on the development machine); the hand-written ceiling in bench/ pays only the
+driver's part. A `Prepared` compiles its Core statement once per dialect into the SQL text,
+the parameter order and the bind and result processors of its column types
+(`dialect_impl(...).bind_processor` / `.result_processor`, so values convert exactly as
+SQLAlchemy converts them: aware UTC datetimes, JSON, enums), then runs it on the DBAPI
+connection of the session's transaction, so it commits and rolls back with the session.
+psycopg prepares a statement on the server once the same text has run a few times on a
+connection (`prepare_threshold`); sqlite3 keeps its own statement cache.
 
 Driver errors are wrapped the way SQLAlchemy wraps them (`sqlalchemy.exc.DBAPIError` and
 its subclasses such as IntegrityError), and a connection the driver reports lost is

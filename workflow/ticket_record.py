@@ -10,7 +10,7 @@ and write the same attribute names on a record as on the ORM `Ticket`.
 
 The statements run through `workflow.prepared`, on the driver connection of the session's
 transaction: SQLAlchemy's per-statement execution machinery cost more client CPU than the
-driver's work for these small statements (bench/: 0.50 instead of 0.60 ms per transition).
+driver's work for these small statements (bench/: a fifth of the service's client CPU).
 """
 
 from __future__ import annotations
