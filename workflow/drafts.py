@@ -7,7 +7,7 @@ before a row changes (a stored draft is always a valid document).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -25,6 +25,7 @@ from workflow.errors import (
     PublishRefused,
     TicketflowError,
 )
+from workflow.followups import FollowUp
 from workflow.loading import compiled_version
 from workflow.machines import checksum
 from workflow.models import VersionStatus, Workflow, WorkflowVersion
@@ -45,6 +46,8 @@ class Published:
     version: WorkflowVersion
     moved: int
     """How many live tickets moved onto the version."""
+    follow_ups: list[FollowUp] = field(default_factory=list)
+    """Timers and live updates of the re-clocked tickets: dispatch after the commit."""
 
 
 def _version(session: Session, version_id: int) -> WorkflowVersion:
@@ -200,7 +203,7 @@ def publish_draft(
             session, actor, now, "workflow.publish", _key(session, draft), summary,
             published.details(draft.number, mapping),
         )  # fmt: skip
-    return Published(draft, published.moved)
+    return Published(draft, published.moved, published.follow_ups)
 
 
 def roll_back(
@@ -233,13 +236,14 @@ def roll_back(
             session, actor, now, "workflow.rollback", _key(session, copy), summary,
             {**details, "copied_from": number},
         )  # fmt: skip
-    return Published(copy, published.moved)
+    return Published(copy, published.moved, published.follow_ups)
 
 
 @dataclass(frozen=True)
 class _Done:
     previous: WorkflowVersion | None
     moved: int
+    follow_ups: list[FollowUp]
 
     def details(self, number: int, mapping: Mapping[str, str]) -> dict[str, object]:
         return {
@@ -259,13 +263,13 @@ def _publish(
 ) -> _Done:
     previous = _published(session, version.workflow_id)
     try:
-        moved = publishing.publish(session, version.id, actor, now, dict(mapping))
+        published = publishing.publish(session, version.id, actor, now, dict(mapping))
     except IntegrityError:
         raise ConcurrentChange(
             "Another admin published a version of this workflow at the same moment. "
             "Reload the page and look again."
         ) from None
-    return _Done(previous, moved)
+    return _Done(previous, published.moved, published.follow_ups)
 
 
 def published_diff(

@@ -9,6 +9,7 @@ removes need a mapping to one of its states, or the publish is refused.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,15 +23,15 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement
 
-from workflow import clocks
 from workflow import definition as wfdef
+from workflow import publish_clocks
 from workflow.errors import NotFound, PublishRefused
+from workflow.followups import FollowUp
 from workflow.loading import compiled_version
 from workflow.machines import checksum
 from workflow.models import (
@@ -45,6 +46,15 @@ from workflow.rules import Actor
 
 BUILTIN_DIR = Path(__file__).parent / "definitions"
 UPGRADE_EVENT = "upgrade_workflow"
+
+
+@dataclass(frozen=True)
+class Published:
+    """What a publish did: how many live tickets moved onto the version, and the timers and
+    live updates of the re-clocked ones, for the caller to dispatch after its commit."""
+
+    moved: int
+    follow_ups: list[FollowUp] = field(default_factory=list)
 
 
 def add_version(session: Session, source: str, actor: Actor, now: datetime) -> WorkflowVersion:
@@ -106,8 +116,9 @@ def publish(
     actor: Actor,
     now: datetime,
     state_mapping: Mapping[str, str] | None = None,
-) -> int:
-    """Publish a version and move the workflow's live tickets onto it; returns how many moved.
+) -> Published:
+    """Publish a version and move the workflow's live tickets onto it (each ticket's version
+    goes up by one); returns how many moved and the follow-ups of the re-clocked ones.
 
     Refuses (PublishRefused, nothing changed) when live tickets sit in removed states that the
     mapping does not send to a state of the new version. Does not commit: the caller's
@@ -152,8 +163,9 @@ def publish(
 
 def _move_live_tickets(
     session: Session, version: WorkflowVersion, mapping: dict[str, str], actor: Actor, now: datetime
-) -> int:
-    """Two set-based statements: log every move, then move (and version-bump) the tickets."""
+) -> Published:
+    """Two set-based statements: log every move, then move (and version-bump) the tickets
+    whose clocks stay as they are; workflow/publish_clocks.py moves the others one by one."""
     live = (
         select(Ticket.id)
         .join(WorkflowVersion, Ticket.workflow_version_id == WorkflowVersion.id)
@@ -173,7 +185,7 @@ def _move_live_tickets(
     )
     note = f"Moved to version {version.number} of the workflow."
     definition = _definition(session, version)
-    reclock = _tickets_whose_clocks_change(session, live, version, mapping)
+    reclock = publish_clocks.tickets_whose_clocks_change(session, live, definition, mapping)
     session.execute(
         insert(TransitionLog).from_select(
             [
@@ -202,7 +214,7 @@ def _move_live_tickets(
     )
     moved = session.execute(
         update(Ticket)
-        .where(Ticket.id.in_(live))
+        .where(Ticket.id.in_(live), Ticket.id.not_in(reclock))
         .values(
             workflow_version_id=version.id,
             state=new_state,
@@ -212,47 +224,15 @@ def _move_live_tickets(
         )
         .execution_options(synchronize_session=False)
     ).rowcount
+    follow_ups = publish_clocks.move(session, reclock, version.id, definition, mapping, now)
     session.expire_all()
-    for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(reclock))):
-        clocks.recompute(ticket, definition, now)
-    session.flush()
-    return moved
+    return Published(moved + len(reclock), follow_ups)
 
 
 def _closed_at(new_state: ColumnElement, definition: wfdef.Definition, now: datetime) -> Any:
     """A ticket mapped into a final state is closed now, like any other way into one."""
     finals = [s.id for s in definition.states.values() if s.final]
     return case((new_state.in_(finals), literal(now, UtcDateTime())), else_=Ticket.closed_at)
-
-
-def _tickets_whose_clocks_change(
-    session: Session, live: Select, version: WorkflowVersion, mapping: dict[str, str]
-) -> list[int]:
-    """Live tickets whose SLA behaviour differs after the move (mapped to another state, or
-    their state runs, pauses or stops clocks differently in the new version). Only these
-    need their clocks recomputed, one by one; everything else moves set-based."""
-    new = _definition(session, version)
-    pairs = session.execute(
-        select(Ticket.workflow_version_id, Ticket.state, WorkflowVersion.checksum)
-        .join(WorkflowVersion, Ticket.workflow_version_id == WorkflowVersion.id)
-        .where(Ticket.id.in_(live))
-        .distinct()
-    ).all()
-    changed = []
-    for version_id, state, digest in pairs:
-        old = compiled_version(session, version_id, digest).definition
-        target = mapping.get(state, state)
-        if target != state or old.states[state].sla != new.states[target].sla:
-            changed.append((version_id, state))
-    if not changed:
-        return []
-    return list(
-        session.scalars(
-            select(Ticket.id).where(
-                Ticket.id.in_(live), tuple_(Ticket.workflow_version_id, Ticket.state).in_(changed)
-            )
-        )
-    )
 
 
 def load_builtin(session: Session, actor: Actor, now: datetime) -> list[str]:
@@ -289,6 +269,8 @@ def load_builtin(session: Session, actor: Actor, now: datetime) -> list[str]:
             continue
         try:
             with session.begin_nested():
+                # Timers of re-clocked tickets are left to the sweep: this runs from `db
+                # upgrade` and seeding, often before Redis and the workers are up.
                 publish(session, version.id, actor, now)
             done.append(f"published {path.stem} version {version.number}")
         except PublishRefused as exc:

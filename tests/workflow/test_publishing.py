@@ -153,12 +153,12 @@ def add(world: World, source: str) -> WorkflowVersion:
 
 def publish(
     world: World, version: WorkflowVersion, at: timedelta = timedelta(hours=1), **kw: Any
-) -> int:
-    moved = publishing.publish(
+) -> publishing.Published:
+    result = publishing.publish(
         world.session, version.id, world.actor(world.admin), world.now + at, **kw
     )
     world.session.commit()
-    return moved
+    return result
 
 
 # ---- numbering and the one published version ------------------------------------------------
@@ -282,7 +282,7 @@ def test_publishing_moves_live_tickets_and_logs_one_upgrade_per_ticket(world):
     closed_before = (closed.version, closed.state, closed.workflow_version_id)
     v2 = add(world, UNCHANGED_STATES)
 
-    assert publish(world, v2) == 4
+    assert publish(world, v2).moved == 4
 
     at = world.now + timedelta(hours=1)
     for state, ticket in live.items():
@@ -341,7 +341,7 @@ def test_removing_a_state_only_closed_or_no_tickets_used_needs_no_mapping(world)
     live = ticket_in(world, "in_progress")
     ticket_in(world, "closed")
     v2 = add(world, WITHOUT_AWAITING)
-    assert publish(world, v2) == 1
+    assert publish(world, v2).moved == 1
     assert reload(world, live).workflow_version_id == v2.id
 
 
@@ -350,9 +350,9 @@ def test_with_a_mapping_tickets_in_a_removed_state_move_to_the_mapped_state(worl
     working = ticket_in(world, "in_progress")
     v2 = add(world, WITHOUT_AWAITING)
 
-    moved = publish(world, v2, state_mapping={"awaiting_customer": "in_progress"})
+    result = publish(world, v2, state_mapping={"awaiting_customer": "in_progress"})
 
-    assert moved == 3
+    assert result.moved == 3
     for ticket in [*waiting, working]:
         ticket = reload(world, ticket)
         assert (ticket.state, ticket.workflow_version_id) == ("in_progress", v2.id)

@@ -16,12 +16,14 @@ from sqlalchemy import select
 from web.admin import bp
 from web.admin.workflow_common import actor, admin_only, now, render, version_or_404
 from web.extensions import db
+from web.followups import after_commit
 from workflow import definition as wfdef
 from workflow import drafts, publishing
 from workflow.definition_diff import diff
 from workflow.errors import InvalidDefinition, PublishRefused
 from workflow.loading import compiled_version
 from workflow.models import VersionStatus, Workflow, WorkflowVersion
+from workflow.outcome import Outcome
 
 
 def _current(workflow: Workflow) -> WorkflowVersion | None:
@@ -69,6 +71,8 @@ def _mapping(version: WorkflowVersion) -> dict[str, str]:
 
 
 def _published(key: str, result: drafts.Published, what: str) -> Any:
+    """After the commit: re-clocked tickets get their timers and open pages refresh."""
+    after_commit(Outcome(None, result.follow_ups))
     moved = f"{result.moved} live ticket{'s' if result.moved != 1 else ''} moved onto it"
     flash(f"{what} version {result.version.number} is published; {moved}.")
     return redirect(url_for("admin.workflow", key=key), 303)
