@@ -92,6 +92,9 @@ OPS_MAY = {
     "live.staff_ticket_changes": "live updates of a ticket page",
     "live.staff_presence": "who else is viewing (Redis only, no database write)",
     "live.staff_presence_leave": "leaving the viewers list",
+    "staff.notifications": "reads their own notices (an escalation may notify any staff member)",
+    "staff.mark_notice_read": "marks one of their own notices read (someone else's: 404)",
+    "staff.mark_all_notices_read": "marks all of their own notices read",
 }
 """Staff endpoints open to the ops role (the rest of `/staff` answers ops 403)."""
 
@@ -332,6 +335,8 @@ PARAMS: dict[str, Callable[[Seeded, int], Any]] = {
     "department_id": lambda s, ticket: s.ids["department"],
     "team_id": lambda s, ticket: s.ids["team"],
     "topic_id": lambda s, ticket: s.ids["topic"],
+    # The world holds no notices; every check of that route is a refusal before the lookup.
+    "notice_id": lambda s, ticket: 1,
 }
 """How to fill each URL parameter from the world, keyed by its name (or by
 `<segment before it>/<name>` where one name means two things)."""

@@ -69,3 +69,18 @@ bp.add_url_rule(
 bp.add_url_rule(
     "/tickets/<int:number>/attachments/<int:attachment_id>", "attachment", attachments.download
 )
+
+# In-app notices: the header's unread count, the list, marking read.
+from web.staff import notices  # noqa: E402
+
+bp.app_context_processor(notices.header_context)
+bp.add_url_rule("/notifications", "notifications", notices.notifications)
+bp.add_url_rule(
+    "/notifications/<int:notice_id>/read",
+    "mark_notice_read",
+    notices.mark_read,
+    methods=["POST"],
+)
+bp.add_url_rule(
+    "/notifications/read", "mark_all_notices_read", notices.mark_all_read, methods=["POST"]
+)
