@@ -11,11 +11,11 @@ more than waiting, so read the shares as a ranking, not as exact fractions.
 from __future__ import annotations
 
 import pstats
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-Func = tuple[str, int, str]
+from bench.profiling import Func, own_time_by_area
+
 ROOT = str(Path(__file__).resolve().parents[1]) + "/"
 OURS = tuple(ROOT + package for package in ("web/", "workflow/", "jobs/"))
 OTHER = "other Python (stdlib, ...)"
@@ -42,34 +42,11 @@ AREAS = (
     ("/web/", "web/ (Ticketflow's routes)"),
 )
 WAIT = "waiting for PostgreSQL (psycopg's wait)"
-WAIT_FUNCS = (("psycopg/connection.py", "wait"), ("psycopg/waiting.py", ""))
-
-
-def area(func: Func) -> str | None:
-    filename, _line, name = func
-    if any(filename.endswith(f) and name.startswith(n) for f, n in WAIT_FUNCS):
-        return WAIT
-    for marker, label in AREAS:
-        if marker in filename:
-            return label
-    return None if filename == "~" else OTHER
 
 
 def by_area(stats: pstats.Stats) -> dict[str, float]:
     """Own time per area; a built-in's own time is split over its callers' areas."""
-    raw: dict[Func, Any] = stats.stats  # type: ignore[attr-defined]
-    totals: dict[str, float] = defaultdict(float)
-    for func, (_cc, _nc, tottime, _ct, callers) in raw.items():
-        found = area(func)
-        if found is not None:
-            totals[found] += tottime
-            continue
-        calls = sum(c[1] for c in callers.values()) or 1
-        for caller, caller_stats in callers.items():
-            totals[area(caller) or OTHER] += tottime * caller_stats[1] / calls
-        if not callers:
-            totals[OTHER] += tottime
-    return dict(totals)
+    return own_time_by_area(stats, AREAS, WAIT, OTHER)
 
 
 def label(func: Func) -> str:

@@ -14,6 +14,7 @@ import cProfile
 import io
 import pstats
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine
@@ -22,6 +23,7 @@ from bench import paths
 
 TOP = 15
 Func = tuple[str, int, str]
+"""A pstats key: (file name, line, function name); built-ins have the file name `~`."""
 
 AREAS = (
     ("/workflow/", "workflow/ (Ticketflow's own code)"),
@@ -29,38 +31,49 @@ AREAS = (
     ("/sqlalchemy/", "SQLAlchemy (ORM + Core)"),
     ("/psycopg", "psycopg (driver, Python side)"),
 )
+OTHER = "other Python (stdlib, nh3, ...)"
 WAIT = "waiting for PostgreSQL (network + server + commit flush)"
 WAIT_FUNCS = (("psycopg/connection.py", "wait"), ("psycopg/waiting.py", ""))
 """psycopg blocks on the socket inside C (wait_c), which cProfile does not see: the own
 time of the Python frame around it is the time spent waiting for the server."""
 
 
-def _area_of(func: Func) -> str | None:
+def area_of(
+    func: Func, areas: Sequence[tuple[str, str]] = AREAS, wait: str = WAIT, other: str = OTHER
+) -> str | None:
+    """The area a function's code lives in: `wait` for psycopg's wait frames, the label of
+    the first `areas` marker in its file name, None for a C built-in, else `other`."""
     filename, _line, name = func
     if any(filename.endswith(f) and name.startswith(n) for f, n in WAIT_FUNCS):
-        return WAIT
-    for marker, label in AREAS:
+        return wait
+    for marker, label in areas:
         if marker in filename:
             return label
-    return None if filename == "~" else "other Python (stdlib, nh3, ...)"
+    return None if filename == "~" else other
 
 
-def _areas(stats: pstats.Stats) -> dict[str, float]:
-    """Own time per area; a built-in's time is split over its callers' areas by call count."""
+def own_time_by_area(
+    stats: pstats.Stats,
+    areas: Sequence[tuple[str, str]] = AREAS,
+    wait: str = WAIT,
+    other: str = OTHER,
+) -> dict[str, float]:
+    """Own time per area (`area_of`); a built-in's time is split over its callers' areas by
+    call count (bench/cpu_areas.py uses this with the web worker's areas)."""
     raw: dict[Func, Any] = stats.stats  # type: ignore[attr-defined]
     totals: dict[str, float] = defaultdict(float)
     for func, (_cc, _nc, tottime, _ct, callers) in raw.items():
-        area = _area_of(func)
+        area = area_of(func, areas, wait, other)
         if area is not None:
             totals[area] += tottime
             continue
         calls = sum(c[1] for c in callers.values()) or 1
         for caller, caller_stats in callers.items():
-            totals[_area_of(caller) or "other Python (stdlib, nh3, ...)"] += (
+            totals[area_of(caller, areas, wait, other) or other] += (
                 tottime * caller_stats[1] / calls
             )
         if not callers:
-            totals["other Python (stdlib, nh3, ...)"] += tottime
+            totals[other] += tottime
     return dict(totals)
 
 
@@ -115,7 +128,7 @@ def profile_service(engine: Engine, pool: paths.Pool, calls: int) -> None:
     print("\nlibrary calls made from workflow/ code (cumulative ms per transition):")
     for cumtime, caller, func in _handoffs(stats)[:10]:
         print(f"  {cumtime * ms:7.3f} ms  {_label(caller)} -> {_label(func)}")
-    areas = _areas(stats)
+    areas = own_time_by_area(stats)
     total = sum(areas.values()) or 1.0
     print(f"\nown time by area (ms per transition, share of {total * ms:.2f} ms):")
     for label, secs in sorted(areas.items(), key=lambda kv: -kv[1]):

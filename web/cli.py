@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import re
 import sys
 from datetime import UTC, datetime
@@ -14,7 +15,6 @@ from flask_migrate import cli as migrate_cli
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from jobs.worker import worker_command
 from web import create_app
 from web.extensions import db
 from web.sla_cli import sla_group
@@ -128,9 +128,25 @@ def validate(file: Path) -> None:
     )
 
 
+# Commands whose modules load only when the command is looked up: `jobs.worker` brings in rq
+# and redis, which must not be imported in gunicorn's master by `ticketflow run` (its gevent
+# workers monkey-patch sockets after forking, and modules imported earlier keep the originals).
+LAZY_COMMANDS = {"worker": ("jobs.worker", "worker_command")}
+
+
 class TicketflowGroup(FlaskGroup):
     """FlaskGroup that closes the app's database connections when a command ends, so a
-    command run inside another process (tests, the demo launcher) leaves nothing open."""
+    command run inside another process (tests, the demo launcher) leaves nothing open, and
+    loads the LAZY_COMMANDS only when asked for them (click's lazy-subcommand pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS:
+            module, attribute = LAZY_COMMANDS[name]
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -183,7 +199,6 @@ cli.add_command(run_command)
 cli.add_command(create_user)
 cli.add_command(workflow_group)
 cli.add_command(sla_group)
-cli.add_command(worker_command)
 
 
 def main() -> None:

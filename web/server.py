@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-from jobs import embedded_redis, worker
+from jobs import embedded_redis
 
 
 class TicketflowServer(BaseApplication):
@@ -44,6 +44,11 @@ def serve(host: str, port: int, workers: int) -> None:
         if not os.environ.get("MAIL_SERVER"):
             os.environ.setdefault("MAIL_OUTBOX", str(Path("instance", "outbox").resolve()))
         if os.environ.get("TICKETFLOW_DEMO_WORKER", "1") != "0":
+            # Imported here, not at the top: jobs.worker brings rq and redis, and with
+            # REDIS_URL set gunicorn's master must not load them before its gevent workers
+            # patch sockets (tests/web/test_cli_imports.py checks it).
+            from jobs import worker
+
             rq_worker = worker.spawn(embedded.url)
     try:
         _run(host, port, workers)

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 import click
 
 from workflow import sla
-from workflow.calendars import CalendarError, load_calendar_file, wall_to_utc
+from workflow.calendar_format import load_calendar_file
+from workflow.calendars import CalendarError, wall_to_utc
 
 BAD_INPUT = 2
 

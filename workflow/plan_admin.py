@@ -1,12 +1,13 @@
-"""Admins create and change business calendars and SLA plans.
+"""Admins create and change SLA plans (business calendars: `workflow.calendar_admin`).
 
 The same habits as the other admin verbs (`workflow.structure`): admins only, every problem
 found before anything changes (one `InvalidFields` naming each field's problems), names
-unique whatever their case, one transaction per verb, each change in the admin history.
+unique whatever their case (`workflow.admin_names`), one transaction per verb, each change
+in the admin history.
 
-A change that moves deadlines (a plan's targets, threshold, calendar or escalation steps; a
-calendar's hours, zone or holidays) applies to the open tickets on it from now on, in the
-same transaction (`workflow.reclock`): the result carries the timer follow-ups, which the
+A change that moves deadlines (a plan's targets, threshold, calendar or escalation steps)
+applies to the open tickets on it from now on, in the same transaction (`workflow.reclock`):
+the result (`Saved`, shared with the calendar verbs) carries the timer follow-ups, which the
 caller dispatches after the commit so each ticket's timers move with its deadlines.
 """
 
@@ -18,11 +19,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow import admin_history, plan_terms
-from workflow.errors import NotFound, PermissionDenied
+from workflow.admin_names import flush_unique, get_row, name_problems
+from workflow.errors import PermissionDenied
 from workflow.followups import FollowUp
 from workflow.models import Role, SlaCalendar, SlaPlan, Team, Ticket
 from workflow.outcome import transaction
@@ -32,7 +33,6 @@ from workflow.plan_input import (
     InvalidFields,
     PlanFields,
     PlanValues,
-    describe_hours,
     minutes_text,
     plan_values,
 )
@@ -40,14 +40,6 @@ from workflow.reclock import reclock
 from workflow.rules import Actor
 
 MAX_PLAN_NAME = 60
-MAX_CALENDAR_NAME = 120
-CALENDAR_PARTS = {
-    "timezone": "time zone",
-    "hours": "weekly hours",
-    "holidays": "holidays",
-    "country": "country",
-    "subdivision": "subdivision",
-}
 
 
 @dataclass
@@ -90,81 +82,6 @@ def open_tickets_on(session: Session, plan_id: int) -> int:
     )
 
 
-# ---- calendars -------------------------------------------------------------------------------
-
-
-def save_calendar(
-    session: Session,
-    actor: Actor,
-    now: datetime,
-    name: str,
-    document: Mapping[str, Any],
-    calendar_id: int | None = None,
-) -> Saved:
-    """Create a calendar, or change one (its plans' open tickets get new clocks from now).
-
-    `document` is a checked calendar (`workflow.plan_input.calendar_from_fields` or
-    `calendar_from_yaml`). Refused with InvalidFields when the name is missing or taken."""
-    require_admin(actor)
-    row = _get(session, SlaCalendar, calendar_id, "calendar") if calendar_id else None
-    name = " ".join((name or "").split())
-    problems = _name_problems(
-        session, SlaCalendar, name, "calendar", MAX_CALENDAR_NAME, calendar_id
-    )
-    if problems:
-        raise InvalidFields({"name": problems})
-    document = dict(document)
-    with transaction(session):
-        if row is None:
-            row = SlaCalendar(name=name, definition=document)
-            session.add(row)
-            _flush_unique(session, name, "calendar")
-            admin_history.record(
-                session,
-                actor,
-                now,
-                "calendar.create",
-                name,
-                f"Created the calendar {name} "
-                f"({document['timezone']}, {describe_hours(document)}).",
-                {"definition": document},
-            )
-            return Saved(row.id, name, created=True, changed=["created"])
-        old_name, old = row.name, dict(row.definition)
-        changed = [f"name {old_name} → {name}"] if old_name != name else []
-        changed += [
-            words for key, words in CALENDAR_PARTS.items() if old.get(key) != document.get(key)
-        ]
-        if not changed:
-            return Saved(row.id, name)
-        plans = session.scalars(select(SlaPlan).where(SlaPlan.calendar_id == row.id)).all()
-        changes = (
-            {p.id: (plan_terms.from_rows(p, old), plan_terms.from_rows(p, document)) for p in plans}
-            if old != document
-            else {}
-        )
-        row.name, row.definition = name, document
-        _flush_unique(session, name, "calendar")
-        note = f"The business calendar {name} changed; the SLA clocks were recomputed from now."
-        done = reclock(session, changes, actor, now, note)
-        admin_history.record(
-            session,
-            actor,
-            now,
-            "calendar.update",
-            name,
-            f"Changed the calendar {name}: {', '.join(changed)}; "
-            f"{_tickets(done.tickets)} recomputed from now.",
-            {
-                "name": {"from": old_name, "to": name},
-                "definition": {"from": old, "to": document},
-                "plans": sorted(p.name for p in plans),
-                "open_tickets": done.tickets,
-            },
-        )
-    return Saved(row.id, name, False, changed, done.tickets, done.follow_ups)
-
-
 # ---- SLA plans -------------------------------------------------------------------------------
 
 
@@ -177,9 +94,9 @@ def save_plan(
     step the parser refuses, a team that does not exist, a name taken) is found before
     anything changes and raised as one InvalidFields."""
     require_admin(actor)
-    plan = _get(session, SlaPlan, plan_id, "SLA plan") if plan_id else None
+    plan = get_row(session, SlaPlan, plan_id, "SLA plan") if plan_id else None
     values, problems = plan_values(fields)
-    names = _name_problems(session, SlaPlan, values.name, "SLA plan", MAX_PLAN_NAME, plan_id)
+    names = name_problems(session, SlaPlan, values.name, "SLA plan", MAX_PLAN_NAME, plan_id)
     if names:
         problems["name"] = names
     calendar = None
@@ -199,7 +116,7 @@ def save_plan(
             plan = SlaPlan()
             _apply(plan, values)
             session.add(plan)
-            _flush_unique(session, values.name, "SLA plan")
+            flush_unique(session, values.name, "SLA plan", refuse_name)
             admin_history.record(
                 session,
                 actor,
@@ -214,7 +131,7 @@ def save_plan(
         before = plan_terms.from_rows(plan, old_calendar)
         old = _columns(plan, old_calendar)
         _apply(plan, values)
-        _flush_unique(session, values.name, "SLA plan")
+        flush_unique(session, values.name, "SLA plan", refuse_name)
         new = _columns(plan, calendar)
         changed = [_change_words(key, old[key], new[key]) for key in new if old[key] != new[key]]
         if not changed:
@@ -231,7 +148,7 @@ def save_plan(
             "sla_plan.update",
             plan.name,
             f"Changed the SLA plan {plan.name}: {'; '.join(changed)}; "
-            f"{_tickets(done.tickets)} recomputed from now.",
+            f"{tickets_text(done.tickets)} recomputed from now.",
             {
                 **{k: {"from": old[k], "to": new[k]} for k in new if old[k] != new[k]},
                 "open_tickets": done.tickets,
@@ -317,43 +234,11 @@ def _team_problems(session: Session, policy: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-# ---- shared ----------------------------------------------------------------------------------
+def refuse_name(sentence: str) -> InvalidFields:
+    """A name problem as the forms show it: next to the name field."""
+    return InvalidFields({"name": [sentence]})
 
 
-def _get(session: Session, model: type, row_id: int, what: str) -> Any:
-    row = session.get(model, row_id)
-    if row is None:
-        raise NotFound(f"There is no {what} with that id.")
-    return row
-
-
-def _name_problems(
-    session: Session, model: Any, name: str, what: str, longest: int, own_id: int | None
-) -> list[str]:
-    if not name:
-        return [f"Give the {what} a name."]
-    if len(name) > longest:
-        return [f"Keep the {what}'s name under {longest} characters."]
-    query = select(model.id).where(func.lower(model.name) == name.lower())
-    if own_id is not None:
-        query = query.where(model.id != own_id)
-    if session.scalar(query) is not None:
-        return [_taken(what, name)]
-    return []
-
-
-def _flush_unique(session: Session, name: str, what: str) -> None:
-    """A name a concurrent admin took a moment ago is the same refusal as above."""
-    try:
-        session.flush()
-    except IntegrityError:
-        raise InvalidFields({"name": [_taken(what, name)]}) from None
-
-
-def _taken(what: str, name: str) -> str:
-    article = "an" if what.startswith("SLA") else "a"
-    return f"There is already {article} {what} called “{name}”; choose another name."
-
-
-def _tickets(count: int) -> str:
+def tickets_text(count: int) -> str:
+    """How the history says what a change recomputed: `the clocks of 3 open tickets`."""
     return f"the clocks of {count} open ticket{'s' if count != 1 else ''}"

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, object_session, scoped_session
 
-from workflow.calendars import ALWAYS_OPEN, Calendar, parse_calendar
+from workflow.calendar_format import parse_calendar
+from workflow.calendars import ALWAYS_OPEN, Calendar
 from workflow.escalation import EMPTY, Policy, parse_policy
 from workflow.models import SlaCalendar, SlaPlan
 

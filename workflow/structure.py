@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow import admin_history
-from workflow.errors import InvalidInput, NotFound
+from workflow.admin_names import flush_unique, get_row, name_problems
+from workflow.errors import InvalidInput
 from workflow.models import (
     Department,
     HelpTopic,
@@ -38,39 +38,6 @@ from workflow.staffing import TICKET_ROLES, require_admin
 MAX_NAME = 120
 
 
-def _get(session: Session, model: type, row_id: int, what: str) -> object:
-    row = session.get(model, row_id)
-    if row is None:
-        raise NotFound(f"There is no {what} with that id.")
-    return row
-
-
-def _name_problems(
-    session: Session, model: type, name: str, what: str, own_id: int | None = None
-) -> list[str]:
-    """A name is required, short enough, and not taken by another row (case ignored)."""
-    if not name:
-        return [f"Give the {what} a name."]
-    if len(name) > MAX_NAME:
-        return [f"Keep the {what}'s name under {MAX_NAME} characters."]
-    query = select(model.id).where(func.lower(model.name) == name.lower())
-    if own_id is not None:
-        query = query.where(model.id != own_id)
-    if session.scalar(query) is not None:
-        return [f"There is already a {what} called “{name}”; choose another name."]
-    return []
-
-
-def _flush_unique(session: Session, name: str, what: str) -> None:
-    """Flush; a name taken by a concurrent admin a moment ago is the same refusal as above."""
-    try:
-        session.flush()
-    except IntegrityError:
-        raise InvalidInput(
-            f"There is already a {what} called “{name}”; choose another name."
-        ) from None
-
-
 # ---- departments ---------------------------------------------------------------------------
 
 
@@ -82,21 +49,21 @@ def save_department(
     name = (name or "").strip()
     department = None
     if department_id is not None:
-        department = _get(session, Department, department_id, "department")
-    problems = _name_problems(session, Department, name, "department", department_id)
+        department = get_row(session, Department, department_id, "department")
+    problems = name_problems(session, Department, name, "department", MAX_NAME, department_id)
     if problems:
         raise InvalidInput(problems)
     with transaction(session):
         if department is None:
             department = Department(name=name)
             session.add(department)
-            _flush_unique(session, name, "department")
+            flush_unique(session, name, "department")
             admin_history.record(
                 session, actor, now, "department.create", name, f"Created the department {name}."
             )
         elif department.name != name:
             old, department.name = department.name, name
-            _flush_unique(session, name, "department")
+            flush_unique(session, name, "department")
             admin_history.record(
                 session,
                 actor,
@@ -130,7 +97,7 @@ def delete_department(session: Session, actor: Actor, now: datetime, department_
     without a department would send new tickets nowhere. Rename it instead, or move its
     topics and teams first. Returns the deleted department's name."""
     require_admin(actor)
-    department = _get(session, Department, department_id, "department")
+    department = get_row(session, Department, department_id, "department")
     uses = {what: n for what, n in department_uses(session, department_id).items() if n}
     if uses:
         parts = [f"{n} {what if n != 1 else what[:-1]}" for what, n in uses.items()]
@@ -169,8 +136,8 @@ def save_team(
     deactivated member may stay, so reactivating them restores their place)."""
     require_admin(actor)
     name = (name or "").strip()
-    team = _get(session, Team, team_id, "team") if team_id is not None else None
-    problems = _name_problems(session, Team, name, "team", team_id)
+    team = get_row(session, Team, team_id, "team") if team_id is not None else None
+    problems = name_problems(session, Team, name, "team", MAX_NAME, team_id)
     if department_id is not None and session.get(Department, department_id) is None:
         problems.append("The chosen department no longer exists; reload the page.")
     wanted = list(dict.fromkeys(member_ids))
@@ -194,7 +161,7 @@ def save_team(
         chosen = {u.id for u in members}
         team.name, team.department_id = name, department_id
         team.members = sorted(members, key=lambda u: u.name.lower())
-        _flush_unique(session, name, "team")
+        flush_unique(session, name, "team")
         after = (name, department_id, sorted(u.id for u in members))
         if created or before != after:
             added = sorted(u.name for u in members if u.id not in current)
@@ -225,7 +192,7 @@ class TopicDetails:
 
 
 def _topic_problems(session: Session, d: TopicDetails, topic_id: int | None) -> list[str]:
-    problems = _name_problems(session, HelpTopic, d.name.strip(), "help topic", topic_id)
+    problems = name_problems(session, HelpTopic, d.name.strip(), "help topic", MAX_NAME, topic_id)
     for value, model, what in (
         (d.department_id, Department, "department"),
         (d.priority_id, Priority, "priority"),
@@ -262,7 +229,7 @@ def save_topic(
     """Create or change a help topic. Changes apply to tickets opened from now on; open
     tickets keep the department, priority, plan and workflow they were opened with."""
     require_admin(actor)
-    topic = _get(session, HelpTopic, topic_id, "help topic") if topic_id is not None else None
+    topic = get_row(session, HelpTopic, topic_id, "help topic") if topic_id is not None else None
     problems = _topic_problems(session, details, topic_id)
     if problems:
         raise InvalidInput(problems)
@@ -287,7 +254,7 @@ def save_topic(
         }
         for key, value in values.items():
             setattr(topic, key, value)
-        _flush_unique(session, name, "help topic")
+        flush_unique(session, name, "help topic")
         if changed:
             admin_history.record(
                 session,

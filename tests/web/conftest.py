@@ -109,3 +109,10 @@ class Browser:
 @pytest.fixture
 def browser(app):
     return Browser(app.test_client())
+
+
+@pytest.fixture
+def admin(browser, world):
+    """The browser, signed in as the admin: where every admin page's test starts."""
+    assert browser.sign_in(world.admin.email).status_code == 302
+    return browser

@@ -68,11 +68,6 @@ def count(world, model):
     return world.session.scalar(select(func.count()).select_from(model))
 
 
-def as_admin(browser, world):
-    browser.sign_in(world.admin.email)
-    return browser
-
-
 def plan_form(plan: SlaPlan, **changes) -> dict[str, str]:
     """What the plan's edit page posts, with some fields changed."""
     data = {
@@ -133,16 +128,14 @@ def test_staff_without_the_admin_role_get_403(browser, world, calendar, who, met
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_an_admin_reaches_every_page(browser, world, calendar, page):
-    as_admin(browser, world)
-    assert browser.get(url(page, world, calendar)).status_code == 200
+def test_an_admin_reaches_every_page(admin, world, calendar, page):
+    assert admin.get(url(page, world, calendar)).status_code == 200
 
 
 @pytest.mark.parametrize("page", POSTS)
-def test_a_form_posted_without_its_csrf_token_is_refused(browser, world, calendar, page):
-    as_admin(browser, world)
+def test_a_form_posted_without_its_csrf_token_is_refused(admin, world, calendar, page):
     fields = {**plan_form(sev_c(world), resolution="1m"), **calendar_form()}
-    answer = browser.post(url(page, world, calendar), fields, csrf=False)
+    answer = admin.post(url(page, world, calendar), fields, csrf=False)
     assert answer.status_code == 400
     assert sev_c(world).resolution_minutes == 5 * 24 * 60
     assert count(world, SlaCalendar) == 1
@@ -152,10 +145,9 @@ def test_a_form_posted_without_its_csrf_token_is_refused(browser, world, calenda
 # ---- calendars -------------------------------------------------------------------------------
 
 
-def test_an_admin_creates_a_calendar_from_its_fields(browser, world):
-    as_admin(browser, world)
+def test_an_admin_creates_a_calendar_from_its_fields(admin, world):
     fields = calendar_form(tue="09:00-12:00, 13:00-17:00", holidays="2026-12-24\n2026-12-31")
-    answer = submit(browser, "/admin/calendars/new", {**fields, "country": "pt"})
+    answer = submit(admin, "/admin/calendars/new", {**fields, "country": "pt"})
     assert answer.status_code == 303
     assert answer.headers["Location"] == "/admin/calendars"
     row = world.session.scalar(select(SlaCalendar).where(SlaCalendar.name == "Lisbon office"))
@@ -164,16 +156,15 @@ def test_an_admin_creates_a_calendar_from_its_fields(browser, world):
     assert row.definition["country"] == "PT"
     (change,) = history(world, "calendar.create")
     assert (change.subject, change.actor_id) == ("Lisbon office", world.admin.id)
-    listing = page_text(browser.get("/admin/calendars"))
+    listing = page_text(admin.get("/admin/calendars"))
     assert "The calendar Lisbon office was created." in listing
     assert "Europe/Lisbon" in listing
 
 
-def test_an_admin_pastes_a_calendar_as_yaml(browser, world, calendar):
-    as_admin(browser, world)
+def test_an_admin_pastes_a_calendar_as_yaml(admin, world, calendar):
     text = "timezone: America/New_York\nhours: 24x7\nholidays: [2026-07-03]\n"
     path = f"/admin/calendars/{calendar.id}"
-    answer = submit(browser, path, {"name": "New York desk", "yaml": text, "do": "save-yaml"})
+    answer = submit(admin, path, {"name": "New York desk", "yaml": text, "do": "save-yaml"})
     assert answer.status_code == 303
     world.session.expire_all()
     row = world.session.get(SlaCalendar, calendar.id)
@@ -222,10 +213,9 @@ def test_an_admin_pastes_a_calendar_as_yaml(browser, world, calendar):
     ],
 )
 def test_a_bad_calendar_is_refused_with_the_sentence_next_to_its_field(
-    browser, world, fields, field, message
+    admin, world, fields, field, message
 ):
-    as_admin(browser, world)
-    answer = submit(browser, "/admin/calendars/new", calendar_form(**fields))
+    answer = submit(admin, "/admin/calendars/new", calendar_form(**fields))
     assert answer.status_code == 422
     html = page_text(answer)
     assert "Nothing was saved." in html
@@ -240,10 +230,9 @@ def test_a_bad_calendar_is_refused_with_the_sentence_next_to_its_field(
     assert history(world) == []
 
 
-def test_the_preview_says_when_it_opens_and_when_a_target_is_due(browser, world):
-    as_admin(browser, world)
-    browser.get("/admin/calendars/new")
-    answer = browser.post(
+def test_the_preview_says_when_it_opens_and_when_a_target_is_due(admin):
+    admin.get("/admin/calendars/new")
+    answer = admin.post(
         "/admin/calendars/preview",
         {**calendar_form(), "example_target": "90m", "do": "preview-fields"},
         headers={"HX-Request": "true"},
@@ -253,7 +242,7 @@ def test_the_preview_says_when_it_opens_and_when_a_target_is_due(browser, world)
     assert "<html" not in text  # a fragment
     assert "A 90m target starting now is due" in text
     assert "Times in Europe/Lisbon; from the fields." in text
-    bad = browser.post(
+    bad = admin.post(
         "/admin/calendars/preview",
         {**calendar_form(mon="17:00-09:00"), "do": "preview-fields"},
         headers={"HX-Request": "true"},
@@ -262,13 +251,12 @@ def test_the_preview_says_when_it_opens_and_when_a_target_is_due(browser, world)
     assert "The range `17:00-09:00` on mon ends before it starts" in page_text(bad)
 
 
-def test_the_preview_button_works_without_javascript_and_saves_nothing(browser, world):
-    as_admin(browser, world)
-    answer = submit(browser, "/admin/calendars/new", calendar_form(do="preview-fields"))
+def test_the_preview_button_works_without_javascript_and_saves_nothing(admin, world):
+    answer = submit(admin, "/admin/calendars/new", calendar_form(do="preview-fields"))
     assert answer.status_code == 200
     assert "A 8h target starting now is due" in page_text(answer)
     assert "Times in Europe/Lisbon" in page_text(answer)
-    bad = browser.post(
+    bad = admin.post(
         "/admin/calendars/new", calendar_form(do="preview-fields", example_target="1d")
     )
     assert bad.status_code == 422
@@ -276,9 +264,8 @@ def test_the_preview_button_works_without_javascript_and_saves_nothing(browser, 
     assert count(world, SlaCalendar) == 0
 
 
-def test_a_bad_example_target_never_blocks_a_save(browser, world):
-    as_admin(browser, world)
-    answer = submit(browser, "/admin/calendars/new", calendar_form(example_target="soon"))
+def test_a_bad_example_target_never_blocks_a_save(admin, world):
+    answer = submit(admin, "/admin/calendars/new", calendar_form(example_target="soon"))
     assert answer.status_code == 303
     assert count(world, SlaCalendar) == 1
 
@@ -286,8 +273,7 @@ def test_a_bad_example_target_never_blocks_a_save(browser, world):
 # ---- SLA plans -------------------------------------------------------------------------------
 
 
-def test_an_admin_creates_a_plan_with_escalation_rows(browser, world, calendar):
-    as_admin(browser, world)
+def test_an_admin_creates_a_plan_with_escalation_rows(admin, world, calendar):
     fields = {
         "name": "Gold",
         "first_response": "30m",
@@ -309,7 +295,7 @@ def test_an_admin_creates_a_plan_with_escalation_rows(browser, world, calendar):
         "steps-3-value": "Escalated: the target was missed.",
         "steps-4-action": "",
     }
-    answer = submit(browser, "/admin/sla-plans/new", fields)
+    answer = submit(admin, "/admin/sla-plans/new", fields)
     assert answer.status_code == 303
     plan = world.session.scalar(select(SlaPlan).where(SlaPlan.name == "Gold"))
     assert (plan.first_response_minutes, plan.resolution_minutes) == (30, 480)
@@ -327,7 +313,7 @@ def test_an_admin_creates_a_plan_with_escalation_rows(browser, world, calendar):
     ]
     (change,) = history(world, "sla_plan.create")
     assert change.summary == "Created the SLA plan Gold (first response 30m, resolution 8h)."
-    again = page_text(browser.get(f"/admin/sla-plans/{plan.id}"))
+    again = page_text(admin.get(f"/admin/sla-plans/{plan.id}"))
     assert 'value="Level 2 Support"' in again and 'value="30m"' in again
 
 
@@ -365,12 +351,11 @@ def test_an_admin_creates_a_plan_with_escalation_rows(browser, world, calendar):
     ],
 )
 def test_a_bad_plan_is_refused_with_the_sentence_next_to_its_field(
-    browser, world, changes, message, near
+    admin, world, changes, message, near
 ):
-    as_admin(browser, world)
     plan = sev_c(world)
     before = plan_admin.fields_for(plan)
-    answer = submit(browser, f"/admin/sla-plans/{plan.id}", plan_form(plan, **changes))
+    answer = submit(admin, f"/admin/sla-plans/{plan.id}", plan_form(plan, **changes))
     assert answer.status_code == 422
     html = page_text(answer)
     assert "Nothing was saved." in html
@@ -382,11 +367,10 @@ def test_a_bad_plan_is_refused_with_the_sentence_next_to_its_field(
     assert history(world) == []
 
 
-def test_add_rows_keeps_what_was_typed_and_saves_nothing(browser, world):
-    as_admin(browser, world)
+def test_add_rows_keeps_what_was_typed_and_saves_nothing(admin, world):
     plan = sev_c(world)
     fields = {**plan_form(plan, resolution="9h"), "more": "1"}
-    answer = submit(browser, f"/admin/sla-plans/{plan.id}", fields)
+    answer = submit(admin, f"/admin/sla-plans/{plan.id}", fields)
     assert answer.status_code == 200
     html = page_text(answer)
     assert 'value="9h"' in html
@@ -394,16 +378,15 @@ def test_add_rows_keeps_what_was_typed_and_saves_nothing(browser, world):
     assert sev_c(world).resolution_minutes == 5 * 24 * 60
 
 
-def test_a_target_change_moves_an_open_tickets_deadline_and_its_timer(browser, world, redis_url):
+def test_a_target_change_moves_an_open_tickets_deadline_and_its_timer(admin, world, redis_url):
     opened = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     ticket = world.open(now=opened)
     assert ticket.resolution_due_at == opened + timedelta(hours=120)
-    as_admin(browser, world)
     plan = sev_c(world)
-    answer = submit(browser, f"/admin/sla-plans/{plan.id}", plan_form(plan, resolution="8h"))
+    answer = submit(admin, f"/admin/sla-plans/{plan.id}", plan_form(plan, resolution="8h"))
     assert answer.status_code == 303
     assert "the clocks of 1 open ticket were recomputed from now" in page_text(
-        browser.get("/admin/sla-plans")
+        admin.get("/admin/sla-plans")
     )
     world.session.expire_all()
     moved = world.session.get(Ticket, ticket.id)
@@ -424,19 +407,16 @@ def test_a_target_change_moves_an_open_tickets_deadline_and_its_timer(browser, w
     assert change.details["open_tickets"] == 1
 
 
-def test_the_plan_list_counts_open_tickets(browser, world):
+def test_the_plan_list_counts_open_tickets(admin, world):
     world.open("One")
     world.open("Two")
-    as_admin(browser, world)
-    html = page_text(browser.get("/admin/sla-plans"))
+    html = page_text(admin.get("/admin/sla-plans"))
     row = html.split(">SEV C</a>", 1)[1].split("</tr>", 1)[0]
     assert '<td class="open-tickets">2</td>' in row
 
 
 @pytest.mark.parametrize("page", ["/admin/sla-plans", "/admin/calendars"])
-def test_the_lists_make_the_same_few_queries_however_many_rows(app, browser, world, page):
-    as_admin(browser, world)
-
+def test_the_lists_make_the_same_few_queries_however_many_rows(app, admin, world, page):
     def queries():
         statements = []
         with app.app_context():
@@ -444,7 +424,7 @@ def test_the_lists_make_the_same_few_queries_however_many_rows(app, browser, wor
         listener = lambda *args: statements.append(args[2])  # noqa: E731
         event.listen(engine, "before_cursor_execute", listener)
         try:
-            assert browser.get(page).status_code == 200
+            assert admin.get(page).status_code == 200
         finally:
             event.remove(engine, "before_cursor_execute", listener)
         return len(statements)

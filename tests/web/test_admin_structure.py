@@ -69,11 +69,6 @@ def history_rows(world):
     return world.session.scalar(select(func.count()).select_from(AdminChange))
 
 
-def as_admin(browser, world):
-    browser.sign_in(world.admin.email)
-    return browser
-
-
 def submit(browser, path, fields):
     browser.get(path)
     return browser.post(path, fields)
@@ -105,24 +100,20 @@ def test_staff_without_the_admin_role_get_403(browser, world, unused, who, metho
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_an_admin_reaches_every_page(browser, world, unused, page):
-    as_admin(browser, world)
-    assert browser.get(url(page, world, unused)).status_code == 200
+def test_an_admin_reaches_every_page(admin, world, unused, page):
+    assert admin.get(url(page, world, unused)).status_code == 200
 
 
 @pytest.mark.parametrize("page", POSTS)
-def test_a_form_posted_without_its_csrf_token_is_refused(browser, world, unused, page):
-    as_admin(browser, world)
-    answer = browser.post(url(page, world, unused), {"name": "Forged"}, csrf=False)
+def test_a_form_posted_without_its_csrf_token_is_refused(admin, world, unused, page):
+    answer = admin.post(url(page, world, unused), {"name": "Forged"}, csrf=False)
     assert answer.status_code == 400
     assert fresh(world, Department, unused.id) is not None
     assert history_rows(world) == 0
 
 
 @pytest.mark.parametrize("page", ["/admin/departments", "/admin/teams", "/admin/topics"])
-def test_the_lists_make_the_same_few_queries_however_many_rows(app, browser, world, page):
-    as_admin(browser, world)
-
+def test_the_lists_make_the_same_few_queries_however_many_rows(app, admin, world, page):
     def queries():
         statements = []
         with app.app_context():
@@ -130,7 +121,7 @@ def test_the_lists_make_the_same_few_queries_however_many_rows(app, browser, wor
         listener = lambda *args: statements.append(args[2])  # noqa: E731
         event.listen(engine, "before_cursor_execute", listener)
         try:
-            assert browser.get(page).status_code == 200
+            assert admin.get(page).status_code == 200
         finally:
             event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
@@ -160,19 +151,19 @@ def test_the_lists_make_the_same_few_queries_however_many_rows(app, browser, wor
 # ---- departments ---------------------------------------------------------------------------
 
 
-def test_a_department_is_created_and_renamed_with_history(browser, world):
-    answer = submit(as_admin(browser, world), "/admin/departments/new", {"name": " Facilities "})
+def test_a_department_is_created_and_renamed_with_history(admin, world):
+    answer = submit(admin, "/admin/departments/new", {"name": " Facilities "})
     assert answer.status_code == 303 and answer.headers["Location"] == "/admin/departments"
     facilities = world.session.scalar(select(Department).where(Department.name == "Facilities"))
-    answer = submit(browser, f"/admin/departments/{facilities.id}", {"name": "Buildings"})
+    answer = submit(admin, f"/admin/departments/{facilities.id}", {"name": "Buildings"})
     assert answer.status_code == 303
     assert fresh(world, Department, facilities.id).name == "Buildings"
     kinds = world.session.scalars(select(AdminChange.kind).order_by(AdminChange.id)).all()
     assert kinds == ["department.create", "department.rename"]
 
 
-def test_a_taken_name_in_other_capitals_is_refused_with_the_input_kept(browser, world):
-    answer = submit(as_admin(browser, world), "/admin/departments/new", {"name": "SUPPORT"})
+def test_a_taken_name_in_other_capitals_is_refused_with_the_input_kept(admin, world):
+    answer = submit(admin, "/admin/departments/new", {"name": "SUPPORT"})
     html = answer.get_data(as_text=True)
     assert answer.status_code == 422
     assert "There is already a department called “SUPPORT”; choose another name." in html
@@ -180,20 +171,20 @@ def test_a_taken_name_in_other_capitals_is_refused_with_the_input_kept(browser, 
     assert world.session.scalar(select(func.count()).select_from(Department)) == 2
 
 
-def test_an_unused_department_is_deleted_and_its_staff_simply_leave_it(browser, world, unused):
+def test_an_unused_department_is_deleted_and_its_staff_simply_leave_it(admin, world, unused):
     world.agent.departments.append(unused)
     world.session.commit()
-    as_admin(browser, world).get(f"/admin/departments/{unused.id}")
-    answer = browser.post(f"/admin/departments/{unused.id}/delete")
+    admin.get(f"/admin/departments/{unused.id}")
+    answer = admin.post(f"/admin/departments/{unused.id}/delete")
     assert answer.status_code == 303
     assert fresh(world, Department, unused.id) is None
     assert [d.name for d in fresh(world, User, world.agent.id).departments] == []
 
 
-def test_a_department_with_tickets_or_topics_cannot_be_deleted_and_says_why(browser, world):
+def test_a_department_with_tickets_or_topics_cannot_be_deleted_and_says_why(admin, world):
     world.open()
-    as_admin(browser, world).get(f"/admin/departments/{world.department.id}")
-    answer = browser.post(f"/admin/departments/{world.department.id}/delete")
+    admin.get(f"/admin/departments/{world.department.id}")
+    answer = admin.post(f"/admin/departments/{world.department.id}/delete")
     html = answer.get_data(as_text=True)
     assert answer.status_code == 422
     assert "1 ticket, 1 help topic and 1 team still refer to it" in html
@@ -205,9 +196,9 @@ def test_a_department_with_tickets_or_topics_cannot_be_deleted_and_says_why(brow
 # ---- teams ---------------------------------------------------------------------------------
 
 
-def test_a_team_is_created_with_a_department_and_members(browser, world):
+def test_a_team_is_created_with_a_department_and_members(admin, world):
     answer = submit(
-        as_admin(browser, world),
+        admin,
         "/admin/teams/new",
         {
             "name": "Night shift",
@@ -219,14 +210,14 @@ def test_a_team_is_created_with_a_department_and_members(browser, world):
     team = world.session.scalar(select(Team).where(Team.name == "Night shift"))
     assert team.department_id == world.other_department.id
     assert sorted(m.email for m in team.members) == ["alice@example.com", "bob@example.com"]
-    html = browser.get("/admin/teams").get_data(as_text=True)
+    html = admin.get("/admin/teams").get_data(as_text=True)
     assert re.search(r"Night shift</a></td>\s*<td>Billing</td>\s*<td>Alice Agent, Bob", html)
 
 
-def test_members_are_changed_and_ops_staff_cannot_join(browser, world):
+def test_members_are_changed_and_ops_staff_cannot_join(admin, world):
     path = f"/admin/teams/{world.level2.id}"
     answer = submit(
-        as_admin(browser, world),
+        admin,
         path,
         {"name": "Level 2 Support", "department_id": "", "members": [world.ops.id]},
     )
@@ -235,7 +226,7 @@ def test_members_are_changed_and_ops_staff_cannot_join(browser, world):
         as_text=True
     )
     assert [m.id for m in fresh(world, Team, world.level2.id).members] == [world.colleague.id]
-    answer = browser.post(
+    answer = admin.post(
         path, {"name": "Level 2 Support", "department_id": "", "members": [world.agent.id]}
     )
     assert answer.status_code == 303
@@ -245,10 +236,8 @@ def test_members_are_changed_and_ops_staff_cannot_join(browser, world):
     assert row.details["added"] == ["Alice Agent"] and row.details["removed"] == ["Bob Level2"]
 
 
-def test_a_tampered_department_is_refused_in_a_sentence(browser, world):
-    answer = submit(
-        as_admin(browser, world), "/admin/teams/new", {"name": "Ghosts", "department_id": "x9"}
-    )
+def test_a_tampered_department_is_refused_in_a_sentence(admin):
+    answer = submit(admin, "/admin/teams/new", {"name": "Ghosts", "department_id": "x9"})
     assert answer.status_code == 422
     assert "The chosen department no longer exists" in answer.get_data(as_text=True)
 
@@ -268,8 +257,8 @@ def topic_fields(world, **changes):
     return {**fields, **changes}
 
 
-def test_a_help_topic_is_created_and_offered_at_intake(browser, world):
-    answer = submit(as_admin(browser, world), "/admin/topics/new", topic_fields(world))
+def test_a_help_topic_is_created_and_offered_at_intake(admin, world):
+    answer = submit(admin, "/admin/topics/new", topic_fields(world))
     assert answer.status_code == 303
     topic = world.session.scalar(select(HelpTopic).where(HelpTopic.name == "Password reset"))
     assert (topic.department_id, topic.priority_id, topic.sla_plan_id, topic.is_active) == (
@@ -278,22 +267,22 @@ def test_a_help_topic_is_created_and_offered_at_intake(browser, world):
         None,
         True,
     )
-    assert ">Password reset</option>" in browser.get("/staff/tickets/new").get_data(as_text=True)
+    assert ">Password reset</option>" in admin.get("/staff/tickets/new").get_data(as_text=True)
 
 
-def test_a_deactivated_topic_is_no_longer_offered(browser, world):
+def test_a_deactivated_topic_is_no_longer_offered(admin, world):
     fields = topic_fields(world, name=world.topic.name, department_id=world.department.id)
     del fields["is_active"]  # an unticked box is not sent
-    answer = submit(as_admin(browser, world), f"/admin/topics/{world.topic.id}", fields)
+    answer = submit(admin, f"/admin/topics/{world.topic.id}", fields)
     assert answer.status_code == 303
     assert fresh(world, HelpTopic, world.topic.id).is_active is False
-    intake = browser.get("/staff/tickets/new").get_data(as_text=True)
+    intake = admin.get("/staff/tickets/new").get_data(as_text=True)
     assert f">{world.topic.name}</option>" not in intake
 
 
-def test_a_topic_needs_its_choices_and_says_which_are_missing(browser, world):
+def test_a_topic_needs_its_choices_and_says_which_are_missing(admin, world):
     answer = submit(
-        as_admin(browser, world),
+        admin,
         "/admin/topics/new",
         topic_fields(world, name="Half done", department_id="", priority_id=""),
     )
@@ -305,16 +294,16 @@ def test_a_topic_needs_its_choices_and_says_which_are_missing(browser, world):
     assert world.session.scalar(select(HelpTopic).where(HelpTopic.name == "Half done")) is None
 
 
-def test_an_active_topic_needs_a_workflow_with_a_published_version(browser, world):
+def test_an_active_topic_needs_a_workflow_with_a_published_version(admin, world):
     draft_only = Workflow(key="returns", label="Returns")
     world.session.add(draft_only)
     world.session.commit()
     fields = topic_fields(world, workflow_id=draft_only.id)
-    answer = submit(as_admin(browser, world), "/admin/topics/new", fields)
+    answer = submit(admin, "/admin/topics/new", fields)
     assert answer.status_code == 422
     assert "no published version" in answer.get_data(as_text=True)
     del fields["is_active"]
-    assert browser.post("/admin/topics/new", fields).status_code == 303  # inactive is fine
+    assert admin.post("/admin/topics/new", fields).status_code == 303  # inactive is fine
     published = world.session.scalar(
         select(func.count())
         .select_from(WorkflowVersion)
@@ -323,13 +312,10 @@ def test_an_active_topic_needs_a_workflow_with_a_published_version(browser, worl
     assert published == 1
 
 
-def test_a_topic_change_is_recorded_with_what_changed(browser, world):
+def test_a_topic_change_is_recorded_with_what_changed(admin, world):
     fields = topic_fields(world, name=world.topic.name, department_id=world.department.id)
     fields["sla_plan_id"] = world.topic.sla_plan_id
-    assert (
-        submit(as_admin(browser, world), f"/admin/topics/{world.topic.id}", fields).status_code
-        == 303
-    )
+    assert submit(admin, f"/admin/topics/{world.topic.id}", fields).status_code == 303
     [row] = world.session.scalars(select(AdminChange)).all()
     assert row.kind == "help_topic.update"
     assert row.details == {"priority_id": {"from": 2, "to": 3}}

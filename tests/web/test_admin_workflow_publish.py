@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 
-import pytest
 from sqlalchemy import func, select, update
 
 from tests.workflow.test_publishing import WITH_HOLD, WITHOUT_AWAITING, ticket_in
@@ -56,12 +55,6 @@ def new_draft(world, source: str) -> WorkflowVersion:
     version = drafts.create_draft(world.session, published.id, admin, world.now)
     drafts.save_draft(world.session, version.id, source, None, admin, world.now)
     return version
-
-
-@pytest.fixture
-def admin(browser, world):
-    browser.sign_in(world.admin.email)
-    return browser
 
 
 def test_publishing_moves_every_live_ticket_and_logs_each_move(admin, world):

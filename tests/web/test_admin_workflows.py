@@ -128,42 +128,38 @@ def test_staff_without_the_admin_role_are_refused(
 
 
 @pytest.mark.parametrize(("endpoint", "method", "url", "data", "status"), ROUTES, ids=IDS)
-def test_admins_reach_every_page(browser, world, versions, endpoint, method, url, data, status):
-    browser.sign_in(world.admin.email)
-    browser.get("/admin/workflows")
-    assert call(browser, method, url, data).status_code == status
+def test_admins_reach_every_page(admin, versions, endpoint, method, url, data, status):
+    admin.get("/admin/workflows")
+    assert call(admin, method, url, data).status_code == status
 
 
-def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(browser, world, versions):
-    browser.sign_in(world.admin.email)
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(admin, world, versions):
     before = draft(world).checksum
-    answer = browser.post(f"{BASE}/versions/3/edit", {"source": SUPPORT + "# x\n"}, csrf=False)
+    answer = admin.post(f"{BASE}/versions/3/edit", {"source": SUPPORT + "# x\n"}, csrf=False)
     assert answer.status_code == 400
     assert draft(world).checksum == before
-    assert browser.post(f"{BASE}/versions/3/discard", csrf=False).status_code == 400
+    assert admin.post(f"{BASE}/versions/3/discard", csrf=False).status_code == 400
     assert draft(world) is not None
 
 
-def test_unknown_workflows_and_versions_are_404(browser, world, versions):
-    browser.sign_in(world.admin.email)
-    assert browser.get("/admin/workflows/nope").status_code == 404
-    assert browser.get(f"{BASE}/versions/99").status_code == 404
-    assert browser.get(f"{BASE}/versions/3/edit/add_state").status_code == 405
-    assert browser.post(f"{BASE}/versions/3/edit/rm_rf", {"source": SUPPORT}).status_code == 404
-    assert browser.get(f"{BASE}/diff?from=x&to=1").status_code == 400
+def test_unknown_workflows_and_versions_are_404(admin, versions):
+    assert admin.get("/admin/workflows/nope").status_code == 404
+    assert admin.get(f"{BASE}/versions/99").status_code == 404
+    assert admin.get(f"{BASE}/versions/3/edit/add_state").status_code == 405
+    assert admin.post(f"{BASE}/versions/3/edit/rm_rf", {"source": SUPPORT}).status_code == 404
+    assert admin.get(f"{BASE}/diff?from=x&to=1").status_code == 400
 
 
 # ---- the list --------------------------------------------------------------------------------
 
 
-def test_the_list_shows_versions_topics_and_live_tickets(browser, world, versions):
+def test_the_list_shows_versions_topics_and_live_tickets(admin, world, versions):
     world.open()
     world.open(subject="Second")
     closed = world.open(subject="Third")
     closed.closed_at = world.now
     world.session.commit()
-    browser.sign_in(world.admin.email)
-    page = text(browser.get("/admin/workflows"))
+    page = text(admin.get("/admin/workflows"))
     assert "General question" in page and "Support" in page  # the topic and its department
     assert re.search(r"version 2</a>\s*<span class=\"status published\">", page)
     assert re.search(r"data-version=\"2\">2 live tickets<", page)
@@ -171,9 +167,7 @@ def test_the_list_shows_versions_topics_and_live_tickets(browser, world, version
     assert "Created draft version 3 as a copy of version 2." in page
 
 
-def test_the_list_makes_the_same_few_queries_however_many_versions(app, browser, world, versions):
-    browser.sign_in(world.admin.email)
-
+def test_the_list_makes_the_same_few_queries_however_many_versions(app, admin, world, versions):
     def queries() -> int:
         statements: list[str] = []
         with app.app_context():
@@ -181,21 +175,20 @@ def test_the_list_makes_the_same_few_queries_however_many_versions(app, browser,
         listener = lambda *args: statements.append(args[2])  # noqa: E731
         event.listen(engine, "before_cursor_execute", listener)
         try:
-            assert browser.get("/admin/workflows").status_code == 200
+            assert admin.get("/admin/workflows").status_code == 200
         finally:
             event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
     few = queries()
-    admin = world.actor(world.admin)
+    actor = world.actor(world.admin)
     for _ in range(5):
-        drafts.create_draft(world.session, versions[0].id, admin, world.now)
+        drafts.create_draft(world.session, versions[0].id, actor, world.now)
     assert queries() == few <= 6  # user, workflows, versions, counts, topics, history
 
 
-def test_a_version_page_shows_its_text_with_line_numbers_and_its_diagram(browser, world, versions):
-    browser.sign_in(world.admin.email)
-    page = browser.get(f"{BASE}/versions/2").get_data(as_text=True)
+def test_a_version_page_shows_its_text_with_line_numbers_and_its_diagram(admin, versions):
+    page = admin.get(f"{BASE}/versions/2").get_data(as_text=True)
     assert '<span class="n">3</span>workflow: support' in page
     assert 'src="data:image/svg+xml;base64,' in page
 
@@ -239,14 +232,11 @@ KINDS = {
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=list(KINDS))
-def test_the_editor_lists_each_kind_of_problem_as_the_command_line_does(
-    browser, world, versions, kind
-):
-    browser.sign_in(world.admin.email)
+def test_the_editor_lists_each_kind_of_problem_as_the_command_line_does(admin, versions, kind):
     source = KINDS[kind]
     expected = problems_in(source)
     assert expected, kind
-    answer = check(browser, source)
+    answer = check(admin, source)
     assert answer.status_code == 200
     page = text(answer)
     assert f"{len(expected)} problem" in page
@@ -257,18 +247,16 @@ def test_the_editor_lists_each_kind_of_problem_as_the_command_line_does(
     assert 'id="diagram"' not in page  # the last good diagram stays until the text is valid
 
 
-def test_a_valid_text_answers_no_problems_and_a_new_diagram(browser, world, versions):
-    browser.sign_in(world.admin.email)
+def test_a_valid_text_answers_no_problems_and_a_new_diagram(admin, world, versions):
     source = variant(_set(("states", "new", "label"), "Fresh"))
-    page = text(check(browser, source))
+    page = text(check(admin, source))
     assert "No problems: a valid workflow with 6 states, 13 events and 33 transitions." in page
     assert '<figure id="diagram"' in page and 'hx-swap-oob="true"' in page
     assert draft(world).source == SUPPORT  # checking writes nothing
 
 
-def test_a_draft_cannot_become_another_workflow(browser, world, versions):
-    browser.sign_in(world.admin.email)
-    page = text(check(browser, SUPPORT.replace("workflow: support", "workflow: billing")))
+def test_a_draft_cannot_become_another_workflow(admin, versions):
+    page = text(check(admin, SUPPORT.replace("workflow: support", "workflow: billing")))
     assert "this draft is a version of 'support': `workflow` must stay 'support'" in page
 
 
@@ -292,33 +280,28 @@ def test_a_draft_cannot_become_another_workflow(browser, world, versions):
     ids=["over 256 KiB", "over 200 states", "over 2000 transitions"],
 )
 def test_documents_over_the_size_limits_are_refused_with_a_sentence(
-    browser, world, versions, source, message
+    admin, world, versions, source, message
 ):
-    browser.sign_in(world.admin.email)
-    assert message in text(check(browser, source))
-    answer = browser.post(
+    assert message in text(check(admin, source))
+    answer = admin.post(
         f"{BASE}/versions/3/edit", {"source": source, "base": draft(world).checksum}
     )
     assert answer.status_code == 422 and message in text(answer)
     assert draft(world).source == SUPPORT
 
 
-def test_the_check_button_works_without_javascript(browser, world, versions):
-    browser.sign_in(world.admin.email)
-    answer = browser.post(f"{BASE}/versions/3/check", {"source": KINDS["a bad colour"]})
+def test_the_check_button_works_without_javascript(admin, versions):
+    answer = admin.post(f"{BASE}/versions/3/check", {"source": KINDS["a bad colour"]})
     page = text(answer)
     assert answer.status_code == 200 and "<textarea" in page
     assert "colour must look like '#1a2b3c', not 'blue'." in page
     assert "not saved yet" in page
 
 
-def test_saving_bad_yaml_is_refused_with_the_sentences_and_nothing_is_saved(
-    browser, world, versions
-):
-    browser.sign_in(world.admin.email)
+def test_saving_bad_yaml_is_refused_with_the_sentences_and_nothing_is_saved(admin, world, versions):
     before, recorded = draft(world).checksum, len(history(world))
     bad = KINDS["YAML that does not parse"]
-    answer = browser.post(f"{BASE}/versions/3/edit", {"source": bad, "base": before})
+    answer = admin.post(f"{BASE}/versions/3/edit", {"source": bad, "base": before})
     assert answer.status_code == 422
     page = text(answer)
     assert "The draft was not saved" in page and problems_in(bad)[0].message in page
@@ -326,26 +309,24 @@ def test_saving_bad_yaml_is_refused_with_the_sentences_and_nothing_is_saved(
     assert draft(world).checksum == before and len(history(world)) == recorded
 
 
-def test_saving_a_valid_text_updates_the_draft_and_records_what_changed(browser, world, versions):
-    browser.sign_in(world.admin.email)
+def test_saving_a_valid_text_updates_the_draft_and_records_what_changed(admin, world, versions):
     source = variant(_set(("states", "awaiting_customer", "sla", "resolution"), "run"))
-    answer = browser.post(
+    answer = admin.post(
         f"{BASE}/versions/3/edit",
         {"source": source.replace("\n", "\r\n"), "base": draft(world).checksum},
     )
     assert answer.status_code == 303
-    assert draft(world).source == source  # the browser's CRLF line endings are made LF
+    assert draft(world).source == source  # the admin's CRLF line endings are made LF
     last = history(world)[-1]
     assert (last.kind, last.subject, last.actor_id) == ("workflow.edit", "support", world.admin.id)
     assert last.summary == ("Edited draft version 3: 1 state changed (awaiting_customer).")
     assert last.details["diff"]["states_changed"] == {
         "awaiting_customer": ["resolution clock: pause → run"]
     }
-    assert "Edited draft version 3" in text(browser.get(f"{BASE}/history"))
+    assert "Edited draft version 3" in text(admin.get(f"{BASE}/history"))
 
 
-def test_a_draft_saved_by_someone_else_meanwhile_is_not_overwritten(browser, world, versions):
-    browser.sign_in(world.admin.email)
+def test_a_draft_saved_by_someone_else_meanwhile_is_not_overwritten(admin, world, versions):
     seen = draft(world).checksum
     drafts.save_draft(
         world.session,
@@ -355,15 +336,14 @@ def test_a_draft_saved_by_someone_else_meanwhile_is_not_overwritten(browser, wor
         world.actor(world.admin),
         world.now,
     )
-    answer = browser.post(f"{BASE}/versions/3/edit", {"source": SUPPORT + "# mine\n", "base": seen})
+    answer = admin.post(f"{BASE}/versions/3/edit", {"source": SUPPORT + "# mine\n", "base": seen})
     assert answer.status_code == 409
     assert draft(world).source.endswith("# theirs\n")
 
 
-def test_only_a_draft_can_be_edited(browser, world, versions):
-    browser.sign_in(world.admin.email)
-    assert browser.get(f"{BASE}/versions/2/edit").status_code == 409
-    answer = browser.post(f"{BASE}/versions/2/edit", {"source": SUPPORT + "# x\n"})
+def test_only_a_draft_can_be_edited(admin, versions):
+    assert admin.get(f"{BASE}/versions/2/edit").status_code == 409
+    answer = admin.post(f"{BASE}/versions/2/edit", {"source": SUPPORT + "# x\n"})
     assert answer.status_code == 409
     assert "only a draft can be edited" in text(answer)
 
@@ -371,9 +351,8 @@ def test_only_a_draft_can_be_edited(browser, world, versions):
 # ---- the structured form ---------------------------------------------------------------------
 
 
-def test_the_form_adds_a_state_to_the_editor_text_without_saving(browser, world, versions):
-    browser.sign_in(world.admin.email)
-    answer = browser.post(
+def test_the_form_adds_a_state_to_the_editor_text_without_saving(admin, world, versions):
+    answer = admin.post(
         f"{BASE}/versions/3/edit/add_state",
         {
             "source": SUPPORT,
@@ -394,15 +373,14 @@ def test_the_form_adds_a_state_to_the_editor_text_without_saving(browser, world,
     assert draft(world).source == SUPPORT
 
 
-def test_a_form_edit_that_cannot_be_made_is_refused_with_a_sentence(browser, world, versions):
-    browser.sign_in(world.admin.email)
-    answer = browser.post(
+def test_a_form_edit_that_cannot_be_made_is_refused_with_a_sentence(admin, world, versions):
+    answer = admin.post(
         f"{BASE}/versions/3/edit/add_event",
         {"source": SUPPORT, "event_name": "claim", "event_by": "agent", "event_from": "new"},
     )
     assert answer.status_code == 422
     assert "There is already an event called 'claim'." in text(answer)
-    answer = browser.post(
+    answer = admin.post(
         f"{BASE}/versions/3/edit/attach_guard",
         {"source": SUPPORT, "guard_event": "close", "guard_rule": "note_required",
          "guard_params": "min_length=zero"},
@@ -415,7 +393,7 @@ def test_a_form_edit_that_cannot_be_made_is_refused_with_a_sentence(browser, wor
 # ---- differences -----------------------------------------------------------------------------
 
 
-def test_the_diff_lists_states_events_and_guards_then_the_text(browser, world, versions):
+def test_the_diff_lists_states_events_and_guards_then_the_text(admin, world, versions):
     source = variant(
         lambda doc: (
             doc["states"].pop("awaiting_customer"),
@@ -440,8 +418,7 @@ def test_the_diff_lists_states_events_and_guards_then_the_text(browser, world, v
     drafts.save_draft(
         world.session, draft(world).id, source, None, world.actor(world.admin), world.now
     )
-    browser.sign_in(world.admin.email)
-    page = text(browser.get(f"{BASE}/diff?from=2&to=3"))
+    page = text(admin.get(f"{BASE}/diff?from=2&to=3"))
     assert "State awaiting_customer removed" in page.replace("<code>", "").replace("</code>", "")
     assert "Event request_info removed" in page.replace("<code>", "").replace("</code>", "")
     assert "guard actor_is_assignee added on 'close' from 'resolved' to 'closed'" in page

@@ -54,23 +54,21 @@ def queries(app, call):
 # ---- admin ---------------------------------------------------------------------------------
 
 
-def test_an_admin_writes_a_canned_response_and_sees_it_listed(browser, world):
-    browser.sign_in(world.admin.email)
-    assert browser.get("/admin/canned/new").status_code == 200
-    answer = browser.post(
+def test_an_admin_writes_a_canned_response_and_sees_it_listed(admin, world):
+    assert admin.get("/admin/canned/new").status_code == 200
+    answer = admin.post(
         "/admin/canned/new", {"name": "We are on it", "body": POLITE, "is_active": "y"}
     )
     assert answer.status_code == 303
-    page = browser.get("/admin/canned").get_data(as_text=True)
+    page = admin.get("/admin/canned").get_data(as_text=True)
     assert "We are on it" in page and "yes" in page
     row = world.session.scalar(select(CannedResponse))
     assert (row.name, row.body, row.is_active) == ("We are on it", POLITE, True)
 
 
-def test_an_unknown_placeholder_is_refused_with_a_sentence_and_nothing_is_saved(browser, world):
-    browser.sign_in(world.admin.email)
-    browser.get("/admin/canned/new")
-    answer = browser.post("/admin/canned/new", {"name": "Oops", "body": "Dear {customer},"})
+def test_an_unknown_placeholder_is_refused_with_a_sentence_and_nothing_is_saved(admin, world):
+    admin.get("/admin/canned/new")
+    answer = admin.post("/admin/canned/new", {"name": "Oops", "body": "Dear {customer},"})
     assert answer.status_code == 422
     text = htmllib.unescape(answer.get_data(as_text=True))
     assert "The text uses {customer}, which Ticketflow cannot fill in" in text
@@ -78,14 +76,13 @@ def test_an_unknown_placeholder_is_refused_with_a_sentence_and_nothing_is_saved(
     assert count_rows(world) == 0
 
 
-def test_an_admin_switches_one_off_and_removes_another(browser, world):
+def test_an_admin_switches_one_off_and_removes_another(admin, world):
     keep, gone = add(world, "Keep"), add(world, "Gone")
-    browser.sign_in(world.admin.email)
-    browser.get(f"/admin/canned/{keep.id}")
-    answer = browser.post(f"/admin/canned/{keep.id}", {"name": "Keep", "body": "Hi"})
+    admin.get(f"/admin/canned/{keep.id}")
+    answer = admin.post(f"/admin/canned/{keep.id}", {"name": "Keep", "body": "Hi"})
     assert answer.status_code == 303  # an unticked checkbox sends nothing: switched off
-    browser.get(f"/admin/canned/{gone.id}")
-    assert browser.post(f"/admin/canned/{gone.id}/delete").status_code == 303
+    admin.get(f"/admin/canned/{gone.id}")
+    assert admin.post(f"/admin/canned/{gone.id}/delete").status_code == 303
     world.session.expire_all()
     rows = world.session.scalars(select(CannedResponse)).all()
     assert [(r.name, r.body, r.is_active) for r in rows] == [("Keep", "Hi", False)]
@@ -113,23 +110,21 @@ def test_customers_are_kept_out_of_the_admin_pages(browser, world):
     assert browser.get("/admin/canned").status_code == 403
 
 
-def test_changes_need_the_csrf_token(browser, world):
+def test_changes_need_the_csrf_token(admin, world):
     row = add(world)
-    browser.sign_in(world.admin.email)
     assert (
-        browser.post("/admin/canned/new", {"name": "X", "body": "Y"}, csrf=False).status_code == 400
+        admin.post("/admin/canned/new", {"name": "X", "body": "Y"}, csrf=False).status_code == 400
     )
-    assert browser.post(f"/admin/canned/{row.id}/delete", csrf=False).status_code == 400
+    assert admin.post(f"/admin/canned/{row.id}/delete", csrf=False).status_code == 400
     assert count_rows(world) == 1
 
 
-def test_the_list_makes_the_same_few_queries_however_many_rows(app, browser, world):
-    browser.sign_in(world.admin.email)
+def test_the_list_makes_the_same_few_queries_however_many_rows(app, admin, world):
     add(world, "One")
-    few = queries(app, lambda: browser.get("/admin/canned"))
+    few = queries(app, lambda: admin.get("/admin/canned"))
     for i in range(10):
         add(world, f"More {i}")
-    assert queries(app, lambda: browser.get("/admin/canned")) == few
+    assert queries(app, lambda: admin.get("/admin/canned")) == few
 
 
 # ---- in the composer -----------------------------------------------------------------------

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import event, select, update
 
 from workflow import services
-from workflow.breaches import breach_queue, humanise
+from workflow.breach_values import humanise
+from workflow.breaches import breach_queue
 from workflow.models import HelpTopic, SlaCalendar, SlaPlan, Ticket
 
 T = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 09:00 UTC: the queue's `now`

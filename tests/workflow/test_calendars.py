@@ -9,13 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from workflow.calendars import (
-    ALWAYS_OPEN,
-    CalendarError,
-    calendar_to_data,
-    load_calendar_file,
-    parse_calendar,
-)
+from workflow.calendar_format import calendar_to_data, load_calendar_file, parse_calendar
+from workflow.calendars import ALWAYS_OPEN, CalendarError
 
 ISSUE_EXAMPLE = """\
 timezone: Europe/Berlin

@@ -13,7 +13,15 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from workflow import clocks, plan_admin, services
+from workflow import calendar_admin, clocks, plan_admin, services
+from workflow.calendar_input import (
+    CalendarFields,
+    calendar_from_fields,
+    calendar_from_yaml,
+    fields_of,
+    preview,
+    yaml_of,
+)
 from workflow.errors import PermissionDenied
 from workflow.followups import CancelTimer, LiveUpdate, ScheduleTimer
 from workflow.models import (
@@ -24,17 +32,7 @@ from workflow.models import (
     Ticket,
     TransitionLog,
 )
-from workflow.plan_input import (
-    CalendarFields,
-    InvalidFields,
-    PlanFields,
-    calendar_from_fields,
-    calendar_from_yaml,
-    fields_of,
-    plan_values,
-    preview,
-    yaml_of,
-)
+from workflow.plan_input import InvalidFields, PlanFields, plan_values
 from workflow.reclock import EVENT
 
 H = timedelta(hours=1)
@@ -252,7 +250,7 @@ def test_only_admins_change_plans_and_calendars(world):
         edit_as = plan_admin.fields_for(plan(world))
         plan_admin.save_plan(world.session, world.actor(world.agent), world.now, edit_as)
     with pytest.raises(PermissionDenied):
-        plan_admin.save_calendar(
+        calendar_admin.save_calendar(
             world.session, world.actor(world.ops), world.now, "X", {"timezone": "UTC"}
         )
 
@@ -401,7 +399,7 @@ def test_many_tickets_are_done_in_batches(world, monkeypatch):
 def test_a_calendar_change_moves_the_clocks_of_every_plan_on_it(world):
     admin = world.actor(world.admin)
     office = calendar_from_fields(CalendarFields(timezone="Europe/Berlin", hours=OFFICE))
-    cal = plan_admin.save_calendar(world.session, admin, world.now, "Berlin office", office)
+    cal = calendar_admin.save_calendar(world.session, admin, world.now, "Berlin office", office)
     assert cal.created
     edit(world, world.now, first_response="4h", resolution="8h", calendar_id=cal.id)
     ticket = world.open()  # Monday 09:00 UTC = 10:00 in Berlin
@@ -410,7 +408,7 @@ def test_a_calendar_change_moves_the_clocks_of_every_plan_on_it(world):
     mornings = calendar_from_fields(
         CalendarFields(timezone="Europe/Berlin", hours={d: "09:00-13:00" for d in OFFICE})
     )
-    saved = plan_admin.save_calendar(
+    saved = calendar_admin.save_calendar(
         world.session, admin, world.now + 2 * H, "Berlin office", mornings, cal.id
     )
     moved = fresh(world, ticket)
@@ -432,14 +430,14 @@ def test_a_calendar_change_moves_the_clocks_of_every_plan_on_it(world):
 def test_a_calendar_name_is_required_and_unique(world):
     admin = world.actor(world.admin)
     document = {"timezone": "UTC", "hours": "24x7"}
-    plan_admin.save_calendar(world.session, admin, world.now, "Around the clock", document)
+    calendar_admin.save_calendar(world.session, admin, world.now, "Around the clock", document)
     assert problems_of(
-        lambda: plan_admin.save_calendar(
+        lambda: calendar_admin.save_calendar(
             world.session, admin, world.now, "around the CLOCK", document
         )
     ) == {"name": ["There is already a calendar called “around the CLOCK”; choose another name."]}
     assert problems_of(
-        lambda: plan_admin.save_calendar(world.session, admin, world.now, "  ", document)
+        lambda: calendar_admin.save_calendar(world.session, admin, world.now, "  ", document)
     ) == {"name": ["Give the calendar a name."]}
 
 

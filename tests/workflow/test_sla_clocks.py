@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from workflow import clocks, escalating, plan_terms, services, ticket_settings
-from workflow.calendars import calendar_to_data, parse_calendar
+from workflow.calendar_format import calendar_to_data, parse_calendar
 from workflow.followups import CancelTimer, ScheduleTimer
 from workflow.loading import compiled_version
 from workflow.models import SlaCalendar, SlaPlan, SlaStep, Ticket

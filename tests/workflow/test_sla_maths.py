@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from workflow.calendars import ALWAYS_OPEN, Calendar, parse_calendar
+from workflow.calendar_format import parse_calendar
+from workflow.calendars import ALWAYS_OPEN, Calendar
 from workflow.sla import (
     TargetError,
     at_risk_at,

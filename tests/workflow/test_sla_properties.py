@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workflow.calendars import WEEKDAYS, Calendar, calendar_to_data, parse_calendar
+from workflow.calendar_format import calendar_to_data, parse_calendar
+from workflow.calendars import WEEKDAYS, Calendar
 from workflow.sla import at_risk_at, deadline, elapsed, is_open, open_intervals, remaining
 
 ZONES = (

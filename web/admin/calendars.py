@@ -5,7 +5,7 @@ pasted YAML in the calendar file format; either way `workflow.plan_input` checks
 problem answers 422 with the parser's sentence next to its field and the input kept. The
 preview says when the calendar opens next and when an example target started now is due;
 HTMX asks for it as the admin types, and without JavaScript the Preview button shows it.
-Saving a changed calendar recomputes its plans' open tickets' clocks (workflow/plan_admin.py)
+Saving a changed calendar recomputes its plans' open tickets' clocks (workflow/calendar_admin.py)
 and the route hands their timers to Redis after the commit.
 """
 
@@ -27,12 +27,8 @@ from web.admin.sla_forms import show_problems as attach
 from web.auth import staff_required
 from web.extensions import db
 from web.followups import after_commit
-from workflow import plan_admin
-from workflow.calendars import WEEKDAYS
-from workflow.models import Role, SlaCalendar, SlaPlan, Ticket
-from workflow.outcome import Outcome
-from workflow.plan_input import (
-    InvalidFields,
+from workflow import calendar_admin, plan_admin
+from workflow.calendar_input import (
     Preview,
     calendar_from_fields,
     calendar_from_yaml,
@@ -41,6 +37,10 @@ from workflow.plan_input import (
     preview,
     yaml_of,
 )
+from workflow.calendars import WEEKDAYS
+from workflow.models import Role, SlaCalendar, SlaPlan, Ticket
+from workflow.outcome import Outcome
+from workflow.plan_input import InvalidFields
 
 PAGE = "admin/sla/calendar.html"
 STARTER = {
@@ -138,7 +138,7 @@ def calendar(calendar_id: int | None = None):
             if only_preview:
                 seen = preview(document, _now(), _example(form))
             else:  # the example target is for the preview only: it never blocks a save
-                saved = plan_admin.save_calendar(
+                saved = calendar_admin.save_calendar(
                     db.session, current_user.actor, _now(), form.name.data, document, calendar_id
                 )
                 after_commit(Outcome(None, saved.follow_ups))

@@ -26,9 +26,10 @@ from wtforms import (
 )
 
 from web.admin.people_forms import optional_id, options
+from workflow.calendar_input import CalendarFields
 from workflow.calendars import WEEKDAYS
 from workflow.escalation import AT
-from workflow.plan_input import CalendarFields, InvalidFields, PlanFields
+from workflow.plan_input import InvalidFields, PlanFields
 
 BLANK_ROWS = 3
 MAX_ROWS = 60

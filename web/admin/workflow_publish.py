@@ -8,6 +8,7 @@ nothing; success moves every live ticket in one transaction (each move logged).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
@@ -70,8 +71,32 @@ def _mapping(version: WorkflowVersion) -> dict[str, str]:
     return {state: target for state, target in chosen.items() if target}
 
 
-def _published(key: str, result: drafts.Published, what: str) -> Any:
-    """After the commit: re-clocked tickets get their timers and open pages refresh."""
+def _move_live_tickets(
+    mode: str,
+    key: str,
+    number: int,
+    status: VersionStatus,
+    only: str,
+    verb: Callable[..., drafts.Published],
+    what: str,
+) -> Any:
+    """Publish and roll back alike: a version in another `status` than the route's is a 409
+    (`only` says which one is); GET shows the page; POST runs `verb` with the mapping, a
+    refusal answers 422 with the page and its sentences; after the commit re-clocked tickets
+    get their timers, open pages refresh, and the admin returns to the workflow."""
+    wf, version = version_or_404(key, number)
+    if version.status != status:
+        abort(409, f"Version {number} is {version.status.value}; {only}")
+    if request.method == "GET":
+        return _page(mode, wf, version)
+    mapping = _mapping(version)
+    try:
+        result = verb(db.session, version.id, mapping, actor(), now())
+    except (PublishRefused, InvalidDefinition) as exc:
+        messages = [str(p) for p in exc.problems] if isinstance(exc, InvalidDefinition) else []
+        return _page(mode, wf, version, 422, chosen=mapping, messages=messages or [str(exc)])
+    except drafts.ConcurrentChange as exc:
+        abort(409, str(exc))
     after_commit(Outcome(None, result.follow_ups))
     moved = f"{result.moved} live ticket{'s' if result.moved != 1 else ''} moved onto it"
     flash(f"{what} version {result.version.number} is published; {moved}.")
@@ -82,45 +107,27 @@ def _published(key: str, result: drafts.Published, what: str) -> Any:
 @admin_only
 def workflow_publish(key: str, number: int):
     """Publish a valid draft, mapping the removed states that live tickets are in."""
-    wf, version = version_or_404(key, number)
-    if version.status != VersionStatus.DRAFT:
-        abort(
-            409,
-            f"Version {number} is {version.status.value}; only a draft is published from here "
-            "(an earlier version comes back through “Roll back”).",
-        )
-    if request.method == "GET":
-        return _page("publish", wf, version)
-    mapping = _mapping(version)
-    try:
-        result = drafts.publish_draft(db.session, version.id, mapping, actor(), now())
-    except (PublishRefused, InvalidDefinition) as exc:
-        messages = [str(p) for p in exc.problems] if isinstance(exc, InvalidDefinition) else []
-        return _page("publish", wf, version, 422, chosen=mapping, messages=messages or [str(exc)])
-    except drafts.ConcurrentChange as exc:
-        abort(409, str(exc))
-    return _published(key, result, "Draft")
+    return _move_live_tickets(
+        "publish",
+        key,
+        number,
+        VersionStatus.DRAFT,
+        "only a draft is published from here (an earlier version comes back through “Roll back”).",
+        drafts.publish_draft,
+        "Draft",
+    )
 
 
 @bp.route("/workflows/<key>/versions/<int:number>/rollback", methods=["GET", "POST"])
 @admin_only
 def workflow_rollback(key: str, number: int):
     """Roll back: publish a copy of an earlier version as a new version."""
-    wf, version = version_or_404(key, number)
-    if version.status != VersionStatus.ARCHIVED:
-        abort(
-            409,
-            f"Version {number} is {version.status.value}; only an earlier (archived) version "
-            "can be rolled back to.",
-        )
-    if request.method == "GET":
-        return _page("rollback", wf, version)
-    mapping = _mapping(version)
-    try:
-        result = drafts.roll_back(db.session, version.id, mapping, actor(), now())
-    except (PublishRefused, InvalidDefinition) as exc:
-        messages = [str(p) for p in exc.problems] if isinstance(exc, InvalidDefinition) else []
-        return _page("rollback", wf, version, 422, chosen=mapping, messages=messages or [str(exc)])
-    except drafts.ConcurrentChange as exc:
-        abort(409, str(exc))
-    return _published(key, result, f"A copy of version {number}:")
+    return _move_live_tickets(
+        "rollback",
+        key,
+        number,
+        VersionStatus.ARCHIVED,
+        "only an earlier (archived) version can be rolled back to.",
+        drafts.roll_back,
+        f"A copy of version {number}:",
+    )

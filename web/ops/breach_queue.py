@@ -11,6 +11,7 @@ from web import htmx
 from web.extensions import db
 from web.ops.common import now, ops_required
 from workflow import breaches
+from workflow.breach_values import BreachQueue
 
 EXPORT_CAP = 10_000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -63,7 +64,7 @@ def defuse(text: str | None) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def to_csv(queue: breaches.BreachQueue) -> str:
+def to_csv(queue: BreachQueue) -> str:
     """One row per ticket under its most urgent clock; times in UTC (ISO 8601)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

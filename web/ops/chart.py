@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from workflow.breaches import CLOCK_LABELS
+from workflow.breach_values import CLOCK_LABELS
 from workflow.definition_types import CLOCKS
 
 COLOURS = {"first_response": "#2563eb", "next_response": "#d97706", "resolution": "#dc2626"}

@@ -9,7 +9,7 @@ from web.extensions import db
 from web.ops.chart import breach_chart
 from web.ops.common import now, ops_required, zone
 from workflow import compliance as figures_of
-from workflow.breaches import CLOCK_LABELS
+from workflow.breach_values import CLOCK_LABELS
 
 
 @ops_required
