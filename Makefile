@@ -1,5 +1,6 @@
 # Ticketflow: `make demo` starts the demo, `make test` runs the tests.
 # Both create the virtualenv and install the project on first use.
+# `make demo DEMO_PORT=8080` serves the demo on another port.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,6 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/ticketflow_ci
 SMOKE_DB := $(CURDIR)/instance/smoke-test.db
+DEMO_PORT ?= 5000
 
 .PHONY: install demo test lint test-postgres test-sqlite bench-smoke clean
 
@@ -21,8 +23,8 @@ install: $(STAMP)
 demo: install
 	$(BIN)/ticketflow db upgrade
 	$(BIN)/ticketflow seed-demo
-	@echo "Ticketflow is starting on http://127.0.0.1:5000 (Ctrl-C stops it)."
-	$(BIN)/ticketflow run --host 127.0.0.1 --port 5000
+	@echo "Ticketflow is starting on http://127.0.0.1:$(DEMO_PORT) (Ctrl-C stops it)."
+	$(BIN)/ticketflow run --host 127.0.0.1 --port $(DEMO_PORT)
 
 test: lint bench-smoke test-sqlite test-postgres
 

@@ -50,6 +50,7 @@ class Config:
     ATTACHMENT_MAX_BYTES: int = 10 * 1024 * 1024  # ATTACHMENT_MAX_BYTES, per file
     ATTACHMENT_MAX_FILES: int = 5  # files one message may carry
     RATELIMIT_KEY_PREFIX: str = "ticketflow"  # keeps test runs (or tenants) apart
+    LIVE_CHANNEL: str = "ticketflow:live"  # LIVE_CHANNEL: live updates and presence keys
     TESTING: bool = False
 
     @classmethod
@@ -70,6 +71,7 @@ class Config:
             MAIL_OUTBOX=env.get("MAIL_OUTBOX") or None,
             ATTACHMENT_DIR=env.get("ATTACHMENT_DIR") or None,
             ATTACHMENT_MAX_BYTES=_int(env, "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+            LIVE_CHANNEL=(env.get("LIVE_CHANNEL") or "ticketflow:live").strip(),
         )
         config.check()
         return config
@@ -87,6 +89,11 @@ class Config:
             raise ConfigError("DATABASE_URL must point at PostgreSQL in production.")
         if self.ENV == "production" and not self.REDIS_URL:
             raise ConfigError("REDIS_URL must point at Redis in production.")
+        if not self.LIVE_CHANNEL or any(c.isspace() for c in self.LIVE_CHANNEL):
+            raise ConfigError(
+                f"LIVE_CHANNEL must be a Redis channel name without spaces, not "
+                f"{self.LIVE_CHANNEL!r}."
+            )
         if self.MAIL_SECURITY not in ("none", "starttls", "tls"):
             raise ConfigError(
                 f"MAIL_SECURITY must be none, starttls or tls, not {self.MAIL_SECURITY!r}."
@@ -131,5 +138,8 @@ class Config:
             "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
             "RATELIMIT_SWALLOW_ERRORS": True,
             "RATELIMIT_KEY_PREFIX": self.RATELIMIT_KEY_PREFIX,
+            # Deployments sharing one Redis server keep their live updates apart by this name
+            # (the publishers in web/ and jobs/ and each web process's subscription).
+            "LIVE_CHANNEL": self.LIVE_CHANNEL,
             "RATELIMIT_HEADERS_ENABLED": True,
         }

@@ -20,8 +20,10 @@ note, target) with HX-Request and X-CSRFToken; anything but a 200 is counted as 
 Per round (`--seconds` long, after a warm-up): requests per second, CPU milliseconds per
 request of the gunicorn workers (/proc utime + stime over the round / requests), of the
 PostgreSQL backends serving this database, of Redis and of the load generator itself, and
-client-side latency. `--profile` then runs the same POSTs one at a time against a server
-with cProfile in its single worker (bench.serve_profiled) and prints where the time goes.
+client-side latency. Then the PostgreSQL round trips of one request (statements and
+transaction commands, counted over a few POSTs run in-process: bench.http_statements).
+`--profile` then runs the same POSTs one at a time against a server with cProfile in its
+single worker (bench.serve_profiled) and prints where the time goes.
 Target: >= 300 requests per second on this 2-core machine (load generator included).
 """
 
@@ -39,7 +41,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from bench import cpu_areas
+from bench import cpu_areas, http_statements
 from bench.browser import HttpSession
 from bench.webapp import (
     SERVER,
@@ -57,6 +59,8 @@ from workflow.db import make_engine
 from workflow.models import Role, Ticket, User, staff_departments
 
 TARGET_RPS = 300.0
+STATEMENT_REQUESTS = 50
+"""POSTs run in-process after the rounds to count their statements (bench.http_statements)."""
 OPEN_STATES = ("new", "assigned", "in_progress", "awaiting_customer")
 NOTE = "Handing this over: the customer already tried the usual steps."
 REPLY = "<p>This should be fixed now. Is there anything else we can do for you?</p>"
@@ -322,8 +326,25 @@ def main(argv: list[str] | None = None) -> None:
             f" load generator)  target >= {TARGET_RPS:.0f}/s  {verdict}"
         )
         print(f"   worker peak resident memory: {peak:.0f} MB")
+        rest = max(clients, key=lambda c: len(c.jobs) - c.next)
+        counted = rest.jobs[rest.next : rest.next + STATEMENT_REQUESTS]
+        rest.next += len(counted)
+        if counted:
+            posts = [
+                (
+                    f"/staff/tickets/{j.number}/events/{args.event}",
+                    {"version": str(j.version), **j.form},
+                )
+                for j in counted
+            ]
+            counts = http_statements.per_request(url, redis.url, rest.person.email, posts)
+            print(
+                f"   PostgreSQL round trips per request: {counts.pop('statements', 0):.1f} "
+                f"statements + {sum(counts.values()):.1f} transaction commands "
+                f"({', '.join(f'{k} {v:.1f}' for k, v in sorted(counts.items()))}; "
+                f"{len(posts)} requests in-process, bench.http_statements)"
+            )
         if args.profile:
-            rest = max(clients, key=lambda c: len(c.jobs) - c.next)
             jobs = rest.jobs[rest.next :]
             profile(url, redis.url, rest.person, jobs, args.event, args.profile_requests)
     engine.dispose()

@@ -3,6 +3,7 @@ tickets, against the raw SQL those pages run; and a web worker's resident memory
 
     python -m bench.pages [--sizes 10000,100000,1000000] [--rounds 3] [--requests 20]
     python -m bench.pages --sizes 2000 --rounds 1 --requests 5 --http-rounds 1   # smoke
+    python -m bench.pages --sizes 10000,1000000 --interleave --http-rounds 0   # the ratio
 
 For each size a database of its own (ticketflow_bench_pages_<10k|100k|1m>) is generated once
 and reused while it matches the models (`--regenerate` forces it). Ten open tickets of the
@@ -10,7 +11,9 @@ agent's department get a 50-entry thread. Then, in this process, through the rea
 (create_app, Flask's test client: routing, sign-in session, SQL, templates, everything but
 the socket), an agent and an admin each open the first page of every queue and a 50-entry
 ticket page: `--rounds` rounds of `--requests` requests per page, pages interleaved, so a
-burst of load on the machine spoils one round rather than one page. Printed per page:
+burst of load on the machine spoils one round rather than one page (`--interleave`: the
+sizes' rounds alternate too, so load drifting over the run cannot make one size look slower
+than the other). Printed per page:
 the statements it runs, p50 and p95 of its server time, the best and worst round's p95,
 and its baseline: the same statements replayed raw on the driver (the database's part) and
 the page's main SELECT alone. Statements slower than `--explain-over` ms are printed
@@ -111,6 +114,17 @@ def time_pages(
 ) -> list[Timing]:
     """Warm every page up (capturing its statements), then time `rounds` x `requests` GETs
     per page, pages interleaved round by round."""
+    timings = warm_up(app, clients, pages, warmup)
+    for _ in range(rounds):
+        time_round(clients, timings, requests)
+    replay(app, timings)
+    return timings
+
+
+def warm_up(
+    app: Flask, clients: dict[str, object], pages: list[pagedata.Page], warmup: int = 3
+) -> list[Timing]:
+    """Request every page `warmup` times, keeping the statements of the last request."""
     with app.app_context():
         engine = db.engine
     timings = [Timing(page) for page in pages]
@@ -119,21 +133,30 @@ def time_pages(
             with sqlplans.capture(engine) as seen:
                 _get(clients[t.page.role], t.page.paths[i % len(t.page.paths)])
             t.statements = seen.statements
-    for _ in range(rounds):
-        for t in timings:
-            samples = []
-            for i in range(requests):
-                path = t.page.paths[i % len(t.page.paths)]
-                started, cpu = time.perf_counter(), time.process_time()
-                _get(clients[t.page.role], path)
-                samples.append((time.perf_counter() - started) * 1000)
-                t.cpu.append((time.process_time() - cpu) * 1000)
-            t.rounds.append(samples)
+    return timings
+
+
+def time_round(clients: dict[str, object], timings: list[Timing], requests: int) -> None:
+    """One round: `requests` timed GETs of each page in turn."""
+    for t in timings:
+        samples = []
+        for i in range(requests):
+            path = t.page.paths[i % len(t.page.paths)]
+            started, cpu = time.perf_counter(), time.process_time()
+            _get(clients[t.page.role], path)
+            samples.append((time.perf_counter() - started) * 1000)
+            t.cpu.append((time.process_time() - cpu) * 1000)
+        t.rounds.append(samples)
+
+
+def replay(app: Flask, timings: list[Timing]) -> None:
+    """Each page's baseline: its statements, and its main SELECT alone, on the raw driver."""
+    with app.app_context():
+        engine = db.engine
     for t in timings:
         t.sql_ms = sqlplans.replay_ms(engine, t.statements)
         main = [s for s in t.statements if t.page.main in s.sql]
         t.main_ms = sqlplans.replay_ms(engine, main[:1]) if main else float("nan")
-    return timings
 
 
 def _get(client: object, path: str) -> bytes:
@@ -219,7 +242,22 @@ class SizeResult:
     worker_peak_mb: float | None
 
 
-def measure_size(args: argparse.Namespace, size: int, redis_url: str) -> SizeResult:
+@dataclass
+class Sized:
+    """One size's database, app, signed-in clients and the timings being collected."""
+
+    size: int
+    url: str
+    status: str
+    people: dict[str, Staff]
+    pages: list[pagedata.Page]
+    app: Flask
+    clients: dict[str, object]
+    timings: list[Timing] = field(default_factory=list)
+
+
+def prepare_size(args: argparse.Namespace, size: int, redis_url: str) -> Sized:
+    """Generate (or reuse) the size's database, build its app, sign in, warm the pages up."""
     url = database_url(args.server, args.prefix, size)
     status = ensure_generated(url, size, args.regenerate)
     engine = make_engine(url)
@@ -230,14 +268,41 @@ def measure_size(args: argparse.Namespace, size: int, redis_url: str) -> SizeRes
         engine.dispose()
     people = {"agent": agents[0], "admin": admin}
     pages = pagedata.pages(numbers)
-    print(
-        f"\n== {size:,} tickets ({status}): {len(pages)} pages x {args.rounds} rounds x "
-        f"{args.requests} requests, in-process through the app (Flask test client)",
-        flush=True,
-    )
     app = build_app(url, redis_url)
     clients = signed_in_clients(app, people)
-    timings = time_pages(app, clients, pages, args.rounds, args.requests)
+    sized = Sized(size, url, status, people, pages, app, clients)
+    sized.timings = warm_up(app, clients, pages)
+    return sized
+
+
+def measure_size(args: argparse.Namespace, size: int, redis_url: str) -> SizeResult:
+    sized = prepare_size(args, size, redis_url)
+    for _ in range(args.rounds):
+        time_round(sized.clients, sized.timings, args.requests)
+    return report_size(args, sized, redis_url)
+
+
+def measure_interleaved(args: argparse.Namespace, redis_url: str) -> list[SizeResult]:
+    """Every size's app in this process, rounds taken size after size (10k, 1M, 10k, 1M,
+    ...): a burst of other load on the machine lands on both sizes, not on one size's whole
+    run, so the ratio between them means something on a shared machine. The in-process
+    memory then holds every size's app; the gunicorn worker's figure is the one to read."""
+    everything = [prepare_size(args, size, redis_url) for size in args.sizes]
+    for _ in range(args.rounds):
+        for sized in everything:
+            time_round(sized.clients, sized.timings, args.requests)
+    return [report_size(args, sized, redis_url) for sized in everything]
+
+
+def report_size(args: argparse.Namespace, sized: Sized, redis_url: str) -> SizeResult:
+    """Print one size's timings, memory, slow plans (and profile, HTTP worker)."""
+    timings, app, clients, pages = sized.timings, sized.app, sized.clients, sized.pages
+    replay(app, timings)
+    print(
+        f"\n== {sized.size:,} tickets ({sized.status}): {len(pages)} pages x {args.rounds} "
+        f"rounds x {args.requests} requests, in-process through the app (Flask test client)",
+        flush=True,
+    )
     print_timings(timings)
     rss, peak = memory_mb(os.getpid())
     print(f"   this process (the app, as a worker builds it): {rss:.0f} MB, peak {peak:.0f} MB")
@@ -250,13 +315,13 @@ def measure_size(args: argparse.Namespace, size: int, redis_url: str) -> SizeRes
     worker_peak = None
     if args.http_rounds:
         worker_peak, worker_rss, http_p50 = worker_memory_over_http(
-            url, redis_url, people, pages, args.http_rounds
+            sized.url, redis_url, sized.people, pages, args.http_rounds
         )
         print(
             f"   gunicorn worker (gevent) serving every page {args.http_rounds}x over HTTP: "
             f"{worker_rss:.0f} MB, peak {worker_peak:.0f} MB; client-side p50 {http_p50:.1f} ms"
         )
-    return SizeResult(size, timings, peak, worker_peak)
+    return SizeResult(sized.size, timings, peak, worker_peak)
 
 
 def mark(ok: bool) -> str:
@@ -268,13 +333,19 @@ def summary(results: list[SizeResult]) -> None:
     print(
         f"\n== p95 ms per page, median of the rounds (target < {P95_TARGET_MS:.0f} ms at each size)"
     )
-    print(f"   {'page':<40}" + "".join(f" {r.size:>10,}" for r in results) + "   largest/smallest")
+    print(
+        f"   {'page':<40}"
+        + "".join(f" {r.size:>10,}" for r in results)
+        + "   largest/smallest: p95  (p50, CPU)"
+    )
     ratios = []
     for i, t in enumerate(first.timings):
         row = [r.timings[i].p95 for r in results]
         ratios.append((row[-1] / row[0], t.page.name))
         cells = "".join(f" {v:>10.1f}" for v in row)
-        print(f"   {t.page.name:<40}{cells}   {ratios[-1][0]:>6.2f}")
+        a, b = t, last.timings[i]
+        steadier = f"({b.p(50) / a.p(50):.2f}, {median(b.cpu) / median(a.cpu):.2f})"
+        print(f"   {t.page.name:<40}{cells}   {ratios[-1][0]:>21.2f}  {steadier}")
     p95, name, size = max((t.p95, t.page.name, r.size) for r in results for t in r.timings)
     ok = mark(p95 < P95_TARGET_MS)
     print(f"\n   worst p95: {p95:.1f} ms ({name.strip()} at {size:,})  {ok}")
@@ -325,11 +396,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prefix", default="ticketflow_bench_pages", help="database name prefix")
     parser.add_argument("--server", default=SERVER, help="PostgreSQL server URL, no database")
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument(
+        "--interleave",
+        action="store_true",
+        help="alternate the sizes round by round (ratios on a shared machine)",
+    )
     args = parser.parse_args(argv)
     if not args.sizes or min(args.sizes) < 100 or args.rounds < 1 or args.requests < 1:
         parser.error("need sizes >= 100, --rounds >= 1 and --requests >= 1")
     with private_redis() as redis:
-        results = [measure_size(args, size, redis.url) for size in args.sizes]
+        if args.interleave:
+            results = measure_interleaved(args, redis.url)
+        else:
+            results = [measure_size(args, size, redis.url) for size in args.sizes]
     summary(results)
 
 

@@ -21,16 +21,22 @@ from workflow.followups import FollowUp, LiveUpdate
 log = logging.getLogger(__name__)
 
 
-def dispatch(follow_ups: Iterable[FollowUp], connection: Redis) -> bool:
-    """(Re)schedule or cancel timers, enqueue mail, then publish live updates; False when
-    Redis could not be reached (nothing is retried here: the sweep reconciles timers)."""
+def dispatch(
+    follow_ups: Iterable[FollowUp], connection: Redis, channel: str = live.CHANNEL
+) -> bool:
+    """(Re)schedule or cancel timers, enqueue mail, then publish
+    live updates on `channel` (the `LIVE_CHANNEL` setting), all in one pipelined round trip
+    (a transition's dispatch was two or three); False when Redis could not be reached
+    (nothing is retried here: the sweep reconciles timers)."""
     items = list(follow_ups)
     try:
-        queues.schedule(items, connection)
+        with connection.pipeline(transaction=False) as pipe:
+            queues.schedule(items, connection, into=pipe)
+            for item in items:
+                if isinstance(item, LiveUpdate):
+                    pipe.publish(channel, live.message(item))
+            pipe.execute()
     except RedisError as exc:
         log.warning("Redis is unreachable; timers wait for the sweep (%s).", exc)
         return False
-    for item in items:
-        if isinstance(item, LiveUpdate) and not live.publish(connection, item):
-            return False
     return True

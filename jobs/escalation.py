@@ -22,7 +22,7 @@ def run(ticket_id: int, now: datetime, up_to: tuple[str, str] | None = None) -> 
     with runtime.session() as session:
         result = escalating.run_due(session, ticket_id, now, up_to)
     if result.follow_ups:
-        dispatch(result.follow_ups, runtime.redis())
+        dispatch(result.follow_ups, runtime.redis(), runtime.config().LIVE_CHANNEL)
     return result
 
 

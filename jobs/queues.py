@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from contextlib import nullcontext
 from datetime import UTC, datetime
 
 from redis import Redis
@@ -59,18 +60,22 @@ def queue(connection: Redis, name: str = TIMERS) -> Queue:
     return Queue(name, connection=connection)
 
 
-def schedule(follow_ups: Iterable[FollowUp], connection: Redis) -> int:
+def schedule(
+    follow_ups: Iterable[FollowUp], connection: Redis, into: Pipeline | None = None
+) -> int:
     """Schedule (or move) and cancel the timer jobs of `follow_ups`, and enqueue a mail job
     per notification, in one round trip; returns how many jobs were touched. Raises
     RedisError when Redis cannot be reached (callers on the request path catch it: the
-    sweep sets the timers later)."""
+    sweep sets the timers later). With `into`, the commands are added to the caller's
+    pipeline, which the caller executes (jobs.dispatch: one round trip for everything)."""
     items = [f for f in follow_ups if isinstance(f, ScheduleTimer | CancelTimer | Notify)]
     if not items:
         return 0
     q = queue(connection)
     registry = ScheduledJobRegistry(queue=q).key
     touched = 0
-    with connection.pipeline(transaction=False) as pipe:
+    owned = connection.pipeline(transaction=False) if into is None else nullcontext(into)
+    with owned as pipe:
         pipe.sadd(Queue.redis_queues_keys, q.key)
         for item in items:
             if isinstance(item, ScheduleTimer):
@@ -85,7 +90,8 @@ def schedule(follow_ups: Iterable[FollowUp], connection: Redis) -> int:
                     pipe.zrem(registry, job_id)
                     pipe.delete(Job.key_for(job_id))
                     touched += 1
-        pipe.execute()
+        if into is None:
+            pipe.execute()
     return touched
 
 

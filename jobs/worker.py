@@ -3,6 +3,9 @@
     ticketflow worker [--processes 2] [--fork] [--no-cron] [--sweep-interval 30]
     python -m jobs.worker ...            (the same, without the Flask CLI around it)
 
+(The demo's `ticketflow run` starts it as a child through `jobs.worker_process`, which
+imports nothing from here: this module loads rq and redis.)
+
 What runs:
 
 * `--processes` RQ workers (a `WorkerPool` when more than one, which restarts a worker
@@ -33,8 +36,6 @@ import argparse
 import logging
 import multiprocessing
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -228,23 +229,6 @@ def work(
         if cron_process is not None and cron_process.is_alive():
             cron_process.terminate()
             cron_process.join(timeout=5)
-
-
-def spawn(redis_url: str, extra: Sequence[str] = ()) -> subprocess.Popen:
-    """Start `python -m jobs.worker` as a child process (the demo's `ticketflow run`)."""
-    env = {**os.environ, "REDIS_URL": redis_url}
-    return subprocess.Popen([sys.executable, "-m", "jobs.worker", *extra], env=env)
-
-
-def stop(process: subprocess.Popen, timeout: float = 10) -> None:
-    """Ask a spawned worker to finish its job and stop; kill it if it does not."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @click.command("worker")

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from web import htmx
@@ -24,6 +24,7 @@ from workflow.rules import Actor
 from workflow.services import actor_for
 
 STAFF_AREAS = ("/staff", "/admin", "/ops")
+_BY_ID = select(User).where(User.id == bindparam("id"))
 _DUMMY_HASH = generate_password_hash("not a real password")
 """Checked against when the email is unknown, so a wrong email costs as long as a wrong
 password and timing does not reveal which accounts exist."""
@@ -48,7 +49,11 @@ class SessionUser(UserMixin):
 def init_login(manager: LoginManager) -> None:
     @manager.user_loader
     def load(user_id: str) -> SessionUser | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdecimal() else None
+        """Every signed-in request reads the person afresh (a role or deactivation takes
+        effect at once); the statement is built once (`session.get` builds its own per call)."""
+        if not user_id.isdecimal():
+            return None
+        user = db.session.scalars(_BY_ID, {"id": int(user_id)}).one_or_none()
         return SessionUser(user) if user is not None else None
 
     @manager.unauthorized_handler

@@ -16,6 +16,7 @@ from flask import current_app
 
 from jobs.connection import for_requests
 from jobs.dispatch import dispatch
+from jobs.live import CHANNEL
 from workflow.outcome import Outcome
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,6 @@ def after_commit(*outcomes: Outcome) -> None:
         log.warning("REDIS_URL is not set: %d follow-ups were not dispatched.", len(follow_ups))
         return
     try:
-        dispatch(follow_ups, for_requests(url))
+        dispatch(follow_ups, for_requests(url), current_app.config.get("LIVE_CHANNEL", CHANNEL))
     except Exception:  # noqa: BLE001 - the commit happened; the sweep reconciles timers
         log.exception("Dispatching %d follow-ups failed after the commit.", len(follow_ups))

@@ -9,7 +9,7 @@ so no cache hands a fragment to a navigation or a page to a swap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Response, current_app, make_response, render_template, request
@@ -43,6 +43,16 @@ def render_block(template_name: str, block: str, **context: Any) -> Markup:
     app.update_template_context(context)
     rendered = template.blocks[block](template.new_context(context))
     return Markup(app.jinja_env.concat(rendered))  # type: ignore[attr-defined]
+
+
+def render_blocks(template_name: str, blocks: Sequence[str], **context: Any) -> list[Markup]:
+    """Several named blocks of one page template, rendered from one context (the context
+    processors run once, not once per block); otherwise as `render_block`."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.get_or_select_template(template_name)
+    app.update_template_context(context)
+    concat = app.jinja_env.concat  # type: ignore[attr-defined]
+    return [Markup(concat(template.blocks[b](template.new_context(context)))) for b in blocks]
 
 
 def oob(element_id: str, html: str, swap: str = "innerHTML") -> Markup:

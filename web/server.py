@@ -6,12 +6,16 @@ connections per process); psycopg 3 cooperates with gevent on its own.
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
+import socket
 from pathlib import Path
 
+import click
 from gunicorn.app.base import BaseApplication
 
-from jobs import embedded_redis
+from jobs import embedded_redis, worker_process
 
 
 class TicketflowServer(BaseApplication):
@@ -37,26 +41,40 @@ def serve(host: str, port: int, workers: int) -> None:
     worker (with the scheduler and the sweep) against it, so timers work in the demo too
     (TICKETFLOW_DEMO_WORKER=0 leaves it out: tests with back-dated tickets)."""
     embedded = rq_worker = None
-    if not os.environ.get("REDIS_URL"):
-        embedded = embedded_redis.start()
-        os.environ["REDIS_URL"] = embedded.url
-        print(f"REDIS_URL is not set: started an embedded Redis at {embedded.url}", flush=True)
-        if not os.environ.get("MAIL_SERVER"):
-            os.environ.setdefault("MAIL_OUTBOX", str(Path("instance", "outbox").resolve()))
-        if os.environ.get("TICKETFLOW_DEMO_WORKER", "1") != "0":
-            # Imported here, not at the top: jobs.worker brings rq and redis, and with
-            # REDIS_URL set gunicorn's master must not load them before its gevent workers
-            # patch sockets (tests/web/test_cli_imports.py checks it).
-            from jobs import worker
-
-            rq_worker = worker.spawn(embedded.url)
     try:
+        if not os.environ.get("REDIS_URL"):
+            _refuse_a_port_in_use(host, port)
+            embedded = embedded_redis.start()
+            os.environ["REDIS_URL"] = embedded.url
+            print(f"REDIS_URL is not set: started an embedded Redis at {embedded.url}", flush=True)
+            if not os.environ.get("MAIL_SERVER"):
+                os.environ.setdefault("MAIL_OUTBOX", str(Path("instance", "outbox").resolve()))
+            if os.environ.get("TICKETFLOW_DEMO_WORKER", "1") != "0":
+                # A child process running `ticketflow worker`: this master never imports rq
+                # or redis, in either mode (tests/web/test_cli_imports.py checks it).
+                rq_worker = worker_process.spawn(embedded.url)
         _run(host, port, workers)
     finally:
         if rq_worker is not None:
-            worker.stop(rq_worker)
+            worker_process.stop(rq_worker)
         if embedded is not None:
             embedded.stop()
+
+
+def _refuse_a_port_in_use(host: str, port: int) -> None:
+    """Before the demo starts its Redis and worker: say at once, in one sentence, that the
+    port is taken (gunicorn alone would retry for five seconds between the worker's logs)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return  # not ours to judge (a privileged port, an unknown host): gunicorn says
+            raise click.ClickException(
+                f"Port {port} on {host} is already in use: stop what is serving there, or "
+                f"choose another port (ticketflow run --port 8080, make demo DEMO_PORT=8080)."
+            ) from None
 
 
 def _run(host: str, port: int, workers: int) -> None:
@@ -69,5 +87,19 @@ def _run(host: str, port: int, workers: int) -> None:
             "accesslog": "-",
             "graceful_timeout": 10,
             "timeout": 60,
+            # gunicorn's control socket (for `gunicornc`, which Ticketflow does not use) has
+            # one default path per user, $HOME/.gunicorn/gunicorn.ctl: every other server on
+            # the machine (tests, benchmarks, a second demo) would take it over.
+            "control_socket_disable": True,
+            "post_worker_init": _leave_interrupt_to_the_master,
         }
     ).run()
+
+
+def _leave_interrupt_to_the_master(worker: object) -> None:
+    """Gunicorn hook, in each worker once it is set up: ignore SIGINT. A Ctrl-C in a terminal
+    reaches the whole process group; the master answers it by sending its workers SIGQUIT,
+    and a gevent worker already exiting on its own SIGINT then met that second signal in the
+    middle of its shutdown and printed a SystemExit traceback per worker. The master alone
+    decides now; SIGTERM and SIGQUIT still stop a worker as before."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -8,9 +8,10 @@ What is guaranteed:
 - Each file is at most `Store.max_bytes`; a larger one is refused while it streams in.
 - The name a person gave is only a label (sanitised: no path, no control characters); the
   file lives under `Store.root` at a random key.
-- The attachment rows are written in the same transaction as the message they belong to:
-  a refused or stale message leaves no rows and no files, and a failure saving the rows
-  leaves no message either.
+- The attachment rows are written by the service verb that writes their message (`reply`,
+  `add_note`, `open_ticket` take `attachments=`), in its transaction, linked to that entry's
+  id: a refused or stale message leaves no rows, `staged` then removes the files, and a
+  failure saving the rows leaves no message either.
 - Who may download follows the message: staff who may see the ticket, and its requester
   for files of public messages only (never those of internal notes).
 """
@@ -25,25 +26,28 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import event, func, insert, select
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from workflow.errors import NotFound
 from workflow.file_types import CHUNK, UploadRefused, check_content, clean_filename, extension_of
-from workflow.models import Attachment, EntryKind, ThreadEntry, Ticket, User
-from workflow.rules import Actor
+from workflow.models import Attachment, EntryKind, ThreadEntry, User
+from workflow.ticket_record import TicketChange
 
 __all__ = [
+    "Staged",
+    "Staging",
     "Store",
     "Upload",
     "UploadRefused",
     "UploadTooLarge",
-    "attached",
+    "add_message",
     "for_download",
     "listing",
+    "record",
+    "staged",
 ]
 
-MESSAGE_KINDS = (EntryKind.CUSTOMER_MESSAGE, EntryKind.PUBLIC_REPLY, EntryKind.INTERNAL_NOTE)
 PUBLIC_KINDS = (EntryKind.CUSTOMER_MESSAGE, EntryKind.PUBLIC_REPLY)
 
 
@@ -147,99 +151,98 @@ def _megabytes(n: int) -> str:
     return f"{n / (1024 * 1024):g} MB" if n >= 1024 * 1024 else f"{n:,} bytes"
 
 
+class Staging(list[Staged]):
+    """The checked files of one message, written to the store and awaiting their rows.
+
+    A service verb given these (`attachments=`) inserts their rows with the message's own
+    thread entry, in its transaction, through `record`; `recorded` says it did."""
+
+    recorded: bool = False
+
+
 @contextmanager
-def attached(
-    session: Session,
-    store: Store,
-    uploads: Sequence[Upload],
-    actor: Actor,
-    now: datetime,
-    ticket_id: int | None = None,
-) -> Iterator[list[Staged]]:
-    """Attach `uploads` to the message the service called inside this block writes.
+def staged(store: Store, uploads: Sequence[Upload]) -> Iterator[Staging]:
+    """Check and write `uploads` (a refusal raises before anything else happens), and hand
+    them to the block, which passes them to ONE service verb as `attachments=`.
 
-    The files are checked and written first (a refusal raises before the service runs).
-    The rows are inserted when the service commits, in its transaction, linked to the entry
-    `actor` wrote at `now` on `ticket_id` (or, for a customer, on the ticket they opened at
-    `now`: a new ticket, or the one a reply to a closed ticket opened). If the block raises,
-    the files are removed and the transaction has rolled the rows back.
+    If the block raises (the verb was refused, found the ticket stale, or its transaction
+    failed) the files are removed: the transaction rolled their rows back. A block that ends
+    without a verb having recorded them is a programming error: the files are removed and
+    it says so, rather than leave files no row points at.
     """
-    staged = store.stage(uploads)
-    if not staged:
-        yield staged
-        return
-    real = session() if isinstance(session, scoped_session) else session
-    floor = real.scalar(select(func.max(ThreadEntry.id))) or 0
-
-    linked: list[bool] = []
-
-    def link(s: Session) -> None:
-        _insert_rows(s, staged, actor, now, ticket_id, floor)
-        linked.append(True)
-
-    event.listen(real, "before_commit", link)
+    files = Staging(store.stage(uploads))
     try:
-        yield staged
+        yield files
     except BaseException:
-        store.discard(staged)
+        store.discard(files)
         raise
-    finally:
-        if event.contains(real, "before_commit", link):
-            event.remove(real, "before_commit", link)
-    if not linked:  # the block never committed through this session: say so, keep no files
-        store.discard(staged)
-        raise RuntimeError("attachments were staged, but no commit of the session saved them")
+    if files and not files.recorded:
+        store.discard(files)
+        raise RuntimeError("attachments were staged, but no service verb recorded them")
 
 
-def _insert_rows(
+def record(
     session: Session,
-    staged: list[Staged],
-    actor: Actor,
+    files: Sequence[Staged],
+    *,
+    ticket_id: int,
+    entry_id: int,
+    uploader_id: int,
     now: datetime,
-    ticket_id: int | None,
-    floor: int,
 ) -> None:
-    """Insert the rows for the entry the service wrote: by `actor` at `now`, newer than any
-    entry before the block began, on `ticket_id` or on a ticket `actor` opened at `now`."""
-    session.flush()
-    opened = (
-        select(Ticket.id)
-        .where(Ticket.requester_id == actor.id, Ticket.created_at == now)
-        .order_by(Ticket.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    tickets = [opened] if ticket_id is None else [ticket_id, opened]
-    found = session.execute(
-        select(ThreadEntry.id, ThreadEntry.ticket_id)
-        .where(
-            ThreadEntry.ticket_id.in_(tickets),
-            ThreadEntry.id > floor,
-            ThreadEntry.author_id == actor.id,
-            ThreadEntry.created_at == now,
-            ThreadEntry.kind.in_(MESSAGE_KINDS),
-        )
-        .order_by(ThreadEntry.id.desc())
-        .limit(1)
-    ).first()
-    if found is None:
-        raise RuntimeError("attachments were staged, but the call wrote no message to carry them")
-    entry_id, owner = found
+    """Insert the rows of `files` for thread entry `entry_id`, in the caller's transaction
+    (the service verb that wrote the entry commits or rolls back both together)."""
+    if not files:
+        return
     session.execute(
         insert(Attachment.__table__),
         [
             {
-                "ticket_id": owner,
+                "ticket_id": ticket_id,
                 "thread_entry_id": entry_id,
-                "uploader_id": actor.id,
+                "uploader_id": uploader_id,
                 "filename": item.filename,
                 "content_type": item.content_type,
                 "size_bytes": item.size_bytes,
                 "storage_key": item.key,
                 "created_at": now,
             }
-            for item in staged
+            for item in files
         ],
+    )
+    if isinstance(files, Staging):
+        files.recorded = True
+
+
+def add_message(
+    session: Session, change: TicketChange, entry: ThreadEntry, files: Sequence[Staged]
+) -> None:
+    """Add a service call's message to the thread, with its files. Without files it goes
+    with the write path's entries (`change.save`); with files it is inserted now, to learn
+    the id their rows point at (first in the call, so it keeps its place before the entries
+    an event the call fires adds), in the call's transaction."""
+    if not files:
+        change.entries.append(entry)
+        return
+    ticket_id = change.record.id
+    entry_id = session.scalar(
+        insert(ThreadEntry.__table__)
+        .values(
+            ticket_id=ticket_id,
+            kind=entry.kind,
+            author_id=entry.author_id,
+            body=entry.body,
+            created_at=entry.created_at,
+        )
+        .returning(ThreadEntry.__table__.c.id)
+    )
+    record(
+        session,
+        files,
+        ticket_id=ticket_id,
+        entry_id=entry_id,
+        uploader_id=entry.author_id,
+        now=entry.created_at,
     )
 
 

@@ -13,7 +13,9 @@ once a resolved ticket has been silent for the guard's number of days.
 plan only then: a transition that leaves the clocks alone (a claim) costs nothing here. A
 running clock gets one timer, for its first step; each step's job sets the next one's.
 `timer_due_at` is the earliest step any running clock still has (the sweep's index);
-after a step runs, workflow/escalating.py moves it past the steps already done.
+after a step runs, workflow/escalating.py moves it past the steps already done. How a
+stopped next-response run ended (met or breached) is recorded by the reply's service, in its
+own transaction (workflow/sla_outcomes.py).
 """
 
 from __future__ import annotations

@@ -16,12 +16,18 @@ The rules (docs/sla.md's clocks, counted per run of a clock, "cycle"):
   have not recorded yet (a worker lagging, Redis down) is found from the ticket's columns,
   unless a row for the same due time exists.
 * The **next-response** clock starts again at each customer message and its columns are
-  cleared at each reply, so nothing records a met next response: it has breaches (from
-  `sla_steps`, and a running one past due) but no met count, and stays out of the
-  percentage.
+  cleared at each reply, so its runs are counted from the outcome the reply recorded
+  (`sla_outcomes`, workflow/sla_outcomes.py: met when the reply came at or before the due
+  second, else breached), plus a running one past due and breaches the timers recorded
+  for runs not answered yet. A recorded outcome wins over the run's `breach` step (a reply
+  at the due second while the breach job ran is met), so a run counts once.
+* Recorded rows (`sla_steps` breaches, `sla_outcomes`) count for the plan and team they
+  record, those of the time of the breach or the reply: a ticket that breached under team
+  A and moved to team B still counts for A. What is read from the ticket's columns (met
+  first responses and resolutions, breaches the timers have not recorded yet) counts for
+  the ticket's current plan and team.
 * Figures describe each clock as it stands now: a resolution met on Monday and reopened on
-  Tuesday is no longer met (the clock runs again). Plan and team are the ticket's current
-  ones (`sla_steps` does not record the team at the time of the breach).
+  Tuesday is no longer met (the clock runs again).
 """
 
 from __future__ import annotations
@@ -38,11 +44,11 @@ from sqlalchemy.orm import Session
 from workflow.calendars import wall_to_utc
 from workflow.definition_types import CLOCKS
 from workflow.escalation import BREACH
-from workflow.models import SlaPlan, SlaStep, Team, Ticket, UtcDateTime
+from workflow.models import SlaOutcome, SlaPlan, SlaStep, Team, Ticket, UtcDateTime
 
 MET, BREACHED = "met", "breached"
-WITH_MET = ("first_response", "resolution")
-"""The clocks whose met runs are known (see the module docstring)."""
+WITH_MET = CLOCKS
+"""The clocks whose met runs are known: all three (see the module docstring)."""
 WEEK_DAYS = 7
 CHART_DAYS = 14
 
@@ -78,7 +84,7 @@ class Row:
 
 
 def overall(tallies: dict[str, Tally]) -> Tally:
-    """First response and resolution together: what the percentage met is of."""
+    """Every clock together: what the percentage met is of."""
     total = Tally()
     for clock in WITH_MET:
         total.add(tallies[clock])
@@ -165,6 +171,7 @@ def _query(now: datetime, starts: Sequence[datetime]) -> Any:
     at_now = literal(now, UtcDateTime())
     outcomes = union_all(
         _recorded_breaches(since),
+        *_next_response_recorded(since),
         *_first_response(since, at_now),
         *_resolution(since, at_now),
         _next_response_running(since, now),
@@ -222,13 +229,43 @@ def _unrecorded(clock: str, due: Any) -> Any:
 
 
 def _recorded_breaches(since: datetime) -> Any:
-    """Every clock's breaches the timers recorded. `done_at >= since` only lets the index
-    on done_at find them: a step is done at or after its due time."""
-    return (
-        select(*_outcome(SlaStep.clock, BREACHED, SlaStep.due_at))
-        .join(Ticket, Ticket.id == SlaStep.ticket_id)
-        .where(SlaStep.step == BREACH, SlaStep.done_at >= since, SlaStep.due_at >= since)
+    """Every clock's breaches the timers recorded, for the plan and team of their time,
+    except a next-response run whose end is recorded (`_next_response_recorded` counts it).
+    `done_at >= since` only lets the index on done_at find them: a step is done at or
+    after its due time."""
+    ended = exists().where(
+        SlaOutcome.ticket_id == SlaStep.ticket_id,
+        SlaOutcome.clock == SlaStep.clock,
+        SlaOutcome.cycle == SlaStep.cycle,
     )
+    return select(
+        SlaStep.plan_id.label("plan_id"),
+        SlaStep.team_id.label("team_id"),
+        type_coerce(SlaStep.clock, String(20)).label("clock"),
+        literal(BREACHED, String(10)).label("outcome"),
+        type_coerce(SlaStep.due_at, UtcDateTime()).label("at"),
+    ).where(
+        SlaStep.step == BREACH,
+        SlaStep.done_at >= since,
+        SlaStep.due_at >= since,
+        ~and_(SlaStep.clock == "next_response", ended),
+    )
+
+
+def _next_response_recorded(since: datetime) -> list[Any]:
+    """Next-response runs a reply ended: met on the day of the reply, breached on the day
+    of the due time (found through the index on `ended_at`: a breach ends after its due)."""
+
+    def counted(outcome: str, at: Any) -> Any:
+        return select(
+            SlaOutcome.plan_id.label("plan_id"),
+            SlaOutcome.team_id.label("team_id"),
+            type_coerce(SlaOutcome.clock, String(20)).label("clock"),
+            literal(outcome, String(10)).label("outcome"),
+            type_coerce(at, UtcDateTime()).label("at"),
+        ).where(SlaOutcome.outcome == outcome, SlaOutcome.ended_at >= since, at >= since)
+
+    return [counted(MET, SlaOutcome.ended_at), counted(BREACHED, SlaOutcome.due_at)]
 
 
 def _first_response(since: datetime, now: Any) -> list[Any]:

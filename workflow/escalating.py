@@ -149,6 +149,9 @@ def _claim(session: Session, ticket: TicketRecord, timer: Timer, now: datetime) 
         "due_at": timer.at,
         "done_at": now,
         "actions": None,
+        "plan_id": ticket.sla_plan_id,  # where the step happened, before its own actions
+        "team_id": ticket.team_id,
+        "department_id": ticket.department_id,
     }
     table = SlaStep.__table__
     dialect = session.get_bind().dialect.name

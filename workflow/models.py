@@ -260,6 +260,36 @@ def _queue_index(name: str, *leading: str, where: str, include: tuple[str, ...])
     )
 
 
+def _department_indexes() -> tuple[Index, ...]:
+    """An agent's capped queue counts (web/staff/queue_counts.py): the department first, so
+    `department_id IN (...)` reads exactly the queue's entries in the agent's departments,
+    and the agent's tickets by department, so those outside them are ranges too."""
+    unassigned = f"{LIVE} AND assignee_id IS NULL AND team_id IS NULL"
+    closed = "closed_at IS NOT NULL"
+    return (
+        Index(
+            "ix_tickets_department_live",
+            "department_id",
+            "state",
+            postgresql_where=text(LIVE),
+            sqlite_where=text(LIVE),
+        ),
+        Index(
+            "ix_tickets_department_unassigned",
+            "department_id",
+            postgresql_where=text(unassigned),
+            sqlite_where=text(unassigned),
+        ),
+        Index(
+            "ix_tickets_department_closed",
+            "department_id",
+            postgresql_where=text(closed),
+            sqlite_where=text(closed),
+        ),
+        Index("ix_tickets_assignee_department", "assignee_id", "department_id"),
+    )
+
+
 class Ticket(Base):
     """A ticket. `version` is the optimistic lock: every write bumps it, and a stale write fails.
 
@@ -299,6 +329,7 @@ class Ticket(Base):
             postgresql_where=text("timer_due_at IS NOT NULL"),
             sqlite_where=text("timer_due_at IS NOT NULL"),
         ),
+        *_department_indexes(),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     number: Mapped[int | None] = mapped_column(BigInteger, unique=True)
@@ -431,6 +462,40 @@ class SlaStep(Base):
     done_at: Mapped[datetime] = utc_column(nullable=False)
     actions: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     """What the step did, in words (the policy's actions as they turned out)."""
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("sla_plans.id", ondelete="SET NULL"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL")
+    )
+    """The ticket's plan, team and department when the step ran, before its own actions
+    (a reassignment): compliance counts a breach where it happened (workflow/compliance)."""
+
+
+class SlaOutcome(Base):
+    """How one run of a clock ended, recorded when it stopped: `met` when it stopped at or
+    before its due time, else `breached`. Only the next-response clock needs it (its
+    columns on the ticket are cleared at each reply); unique per ticket, clock and run, so
+    recording it twice changes nothing. Plan, team and department are those of the time."""
+
+    __tablename__ = "sla_outcomes"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "clock", "cycle", name="uq_sla_outcomes_run"),
+        Index("ix_sla_outcomes_ended_at", "ended_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    clock: Mapped[str] = mapped_column(String(20))
+    cycle: Mapped[int] = mapped_column(BigInteger)
+    """The run, as SlaStep.cycle (its start in Unix seconds)."""
+    outcome: Mapped[str] = mapped_column(String(10))
+    due_at: Mapped[datetime] = utc_column(nullable=False)
+    ended_at: Mapped[datetime] = utc_column(nullable=False)
+    """When the run ended: the reply, or the pause it was in when the reply came."""
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("sla_plans.id", ondelete="SET NULL"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL")
+    )
 
 
 class Notification(Base):

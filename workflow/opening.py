@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from workflow import clocks, plan_terms
+from workflow.attachments import Staged, record
 from workflow.errors import InvalidInput, PermissionDenied
 from workflow.followups import LiveUpdate, Notify
 from workflow.loading import compiled_version
@@ -66,15 +68,25 @@ def open_ticket(
     actor: Actor,
     now: datetime,
     linked_ticket_id: int | None = None,
+    attachments: Sequence[Staged] = (),
 ) -> Outcome:
     """Open a ticket for `requester_id` (by themselves, or by an agent on their behalf).
 
     The help topic decides department, priority, SLA plan and workflow; the ticket starts
-    in the workflow's initial state, with the message as the first thread entry.
+    in the workflow's initial state, with the message as the first thread entry and the
+    staged `attachments` on it (uploaded by `actor`), all in one transaction.
     """
     with transaction(session):
         return open_in_transaction(
-            session, requester_id, help_topic_id, subject, body, actor, now, linked_ticket_id
+            session,
+            requester_id,
+            help_topic_id,
+            subject,
+            body,
+            actor,
+            now,
+            linked_ticket_id,
+            attachments=attachments,
         )
 
 
@@ -87,6 +99,7 @@ def open_in_transaction(
     actor: Actor,
     now: datetime,
     linked_ticket_id: int | None,
+    attachments: Sequence[Staged] = (),
 ) -> Outcome:
     """The body of `open_ticket`, for callers already inside a transaction (a customer's
     reply to a closed ticket opens a linked one in the reply's transaction)."""
@@ -129,15 +142,24 @@ def open_in_transaction(
     clocks.recompute(ticket, wf.definition, now, terms)
     session.add(ticket)
     session.flush()
-    session.add(
-        ThreadEntry(
-            ticket_id=ticket.id,
-            kind=EntryKind.CUSTOMER_MESSAGE,
-            author_id=requester_id,
-            body=clean_html(body),
-            created_at=now,
-        )
+    message = ThreadEntry(
+        ticket_id=ticket.id,
+        kind=EntryKind.CUSTOMER_MESSAGE,
+        author_id=requester_id,
+        body=clean_html(body),
+        created_at=now,
     )
+    session.add(message)
+    if attachments:
+        session.flush()  # the message's id, which the files' rows point at
+        record(
+            session,
+            attachments,
+            ticket_id=ticket.id,
+            entry_id=message.id,
+            uploader_id=actor.id,
+            now=now,
+        )
     session.execute(
         insert(TransitionLog.__table__),
         [

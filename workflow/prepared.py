@@ -27,8 +27,8 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Select
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.selectable import SelectBase
 
 Processor = Callable[[Any], Any]
 
@@ -53,7 +53,7 @@ class _Form:
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self.binds.append((name, processor))
-        self.columns = list(statement.selected_columns) if isinstance(statement, Select) else []
+        self.columns = list(statement.selected_columns) if isinstance(statement, SelectBase) else []
         self.results: list[tuple[int, Processor]] | None = None
 
     def bound(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
@@ -141,6 +141,26 @@ class Prepared:
         for i, processor in processors:
             values[i] = processor(values[i])
         return tuple(values)
+
+    def all(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row (values converted as SQLAlchemy would)."""
+        connection = session.connection()
+        form = self._form(connection.dialect)
+        cursor = self._run(connection, form, form.bound(params))
+        try:
+            rows = cursor.fetchall()
+            processors = form.result_processors(cursor, connection.dialect) if rows else []
+        finally:
+            cursor.close()
+        if not processors:
+            return [tuple(row) for row in rows]
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, processor in processors:
+                values[i] = processor(values[i])
+            converted.append(tuple(values))
+        return converted
 
     def execute(self, session: Session, params: Mapping[str, Any]) -> int:
         """Run once; the number of rows it matched."""

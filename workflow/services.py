@@ -8,24 +8,29 @@ the actor are always passed in. Changes go through the write path in `ticket_rec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow import actions, clocks, engine, machines, notices, plan_terms
+from workflow import actions, clocks, engine, machines, notices, plan_terms, sla_outcomes
+from workflow.attachments import Staged, add_message
 from workflow.errors import InvalidInput, PermissionDenied, TransitionRejected
 from workflow.followups import FollowUp, LiveUpdate
 from workflow.loading import compiled_version
 from workflow.machines import Compiled
-from workflow.models import Department, EntryKind, Role, Team, ThreadEntry, User
+from workflow.models import EntryKind, Role, ThreadEntry, User
 from workflow.opening import open_in_transaction, open_ticket
 from workflow.outcome import Outcome, log_row, transaction
 from workflow.rules import Actor, GuardContext, TicketView
 from workflow.sanitize import clean_html
+from workflow.targets import check_targets
 from workflow.ticket_record import TicketChange, TicketRecord, load_record
 
 __all__ = [
+    "Applied",
     "Outcome",
     "actor_for",
     "add_note",
@@ -43,30 +48,6 @@ LOGGED_PARAMS = ("assignee_id", "team_id", "department_id", "priority_id", "sla_
 def actor_for(user: User) -> Actor:
     """The acting person as the domain sees them."""
     return Actor(user.id, Role(user.role).value, user.name)
-
-
-def _check_targets(session: Session, params: dict[str, Any]) -> None:
-    """Referenced agents, teams and departments must exist (and agents be active staff)."""
-    problems = []
-    checks = (
-        ("assignee_id", User, "agent"),
-        ("team_id", Team, "team"),
-        ("department_id", Department, "department"),
-    )
-    for key, model, what in checks:
-        value = params.get(key)
-        if value in (None, ""):
-            continue
-        try:
-            row = session.get(model, int(value))
-        except (TypeError, ValueError):
-            row = None
-        if row is None or (
-            model is User and (not row.is_active or not row.is_staff or row.role == Role.OPS)
-        ):
-            problems.append(f"There is no active {what} with the id {value!r}.")
-    if problems:
-        raise InvalidInput(problems)
 
 
 def _fire(
@@ -87,7 +68,7 @@ def _fire(
     decision = engine.decide(definition, ticket.state, event, ctx)
     if not decision.allowed:
         raise TransitionRejected(event, list(decision.reasons))
-    _check_targets(session, params)
+    check_targets(session, params)
     from_state = ticket.state
     before = (ticket.assignee_id, ticket.resolved_at, len(change.entries))
     ticket.state = machines.send(wf, ticket.state, event, ctx)
@@ -113,6 +94,16 @@ def _fire(
     return [*_recompute(session, ticket, wf, now), *told]
 
 
+@dataclass
+class Applied(Outcome):
+    """`apply_event`'s outcome, with what the call wrote (the record as saved, its new thread
+    entries and log rows) and the ticket's workflow: enough for the caller to show the change
+    without reading the ticket back (the agent's page answers with only what changed)."""
+
+    change: TicketChange | None = None
+    workflow: Compiled | None = None
+
+
 def apply_event(
     session: Session,
     ticket_id: int,
@@ -122,7 +113,7 @@ def apply_event(
     note: str | None = None,
     expected_version: int | None = None,
     **params: Any,
-) -> Outcome:
+) -> Applied:
     """Fire `event` on a ticket as `actor`.
 
     Guarantees: a refused event raises TransitionRejected with every reason and leaves the
@@ -135,7 +126,8 @@ def apply_event(
         change = TicketChange(ticket)
         follow_ups = _fire(session, change, wf, event, actor, now, note, params)
         change.save(session)
-    return Outcome(ticket, [*follow_ups, LiveUpdate(ticket.id, ticket.number, ticket.version)])
+    live = LiveUpdate(ticket.id, ticket.number, ticket.version)
+    return Applied(ticket, [*follow_ups, live], change, wf)
 
 
 def fire_in_transaction(
@@ -165,13 +157,15 @@ def reply(
     now: datetime,
     body: str,
     expected_version: int | None = None,
+    attachments: Sequence[Staged] = (),
 ) -> Outcome:
     """A message on the public thread.
 
     From the customer it is always stored, and fires `customer_replied` or `reopen` where
     the workflow defines one for the current state; on a closed ticket it opens a new ticket
-    linked to the old one. From staff it is a public reply (and the first one stops the
-    first-response clock).
+    linked to the old one (and the files go with the message, to the new ticket). From staff
+    it is a public reply (and the first one stops the first-response clock). `attachments`
+    (staged files) get their rows with the message, in the same transaction.
     """
     if not (body or "").strip():
         raise InvalidInput("Write a message before sending it.")
@@ -191,6 +185,7 @@ def reply(
                     actor,
                     now,
                     ticket.id,
+                    attachments=attachments,
                 )
             kind = EntryKind.CUSTOMER_MESSAGE
             clocks.customer_message(ticket, now, plan_terms.lazy(session, ticket.sla_plan_id))
@@ -203,8 +198,11 @@ def reply(
             clocks.public_reply(ticket, now)
         else:
             raise PermissionDenied("Only agents and admins reply to customers.")
-        change.entries.append(
-            ThreadEntry(kind=kind, author_id=actor.id, body=clean_html(body), created_at=now)
+        add_message(
+            session,
+            change,
+            ThreadEntry(kind=kind, author_id=actor.id, body=clean_html(body), created_at=now),
+            attachments,
         )
         ticket.updated_at = now
         follow_ups = (
@@ -219,9 +217,14 @@ def reply(
 def _recompute(
     session: Session, ticket: TicketView, wf: Compiled, now: datetime
 ) -> list[FollowUp]:
-    """Timer follow-ups for the clocks this call changed; the plan is read only if one did."""
+    """Timer follow-ups for the clocks this call changed; the plan is read only if one did.
+    A next-response run this call stopped is recorded (met or breached) in this transaction."""
     terms = plan_terms.lazy(session, ticket.sla_plan_id)  # type: ignore[attr-defined]
-    return clocks.recompute(ticket, wf.definition, now, terms)
+    follow_ups = clocks.recompute(ticket, wf.definition, now, terms)
+    stopped = sla_outcomes.next_response_stopped(ticket, now)
+    if stopped is not None:
+        sla_outcomes.record(session, stopped)
+    return follow_ups
 
 
 def _customer_event(
@@ -243,8 +246,10 @@ def add_note(
     now: datetime,
     body: str,
     expected_version: int | None = None,
+    attachments: Sequence[Staged] = (),
 ) -> Outcome:
-    """An internal note for staff; never shown to the customer."""
+    """An internal note for staff; never shown to the customer (nor are its `attachments`,
+    whose rows are written with it, in the same transaction)."""
     if not actor.is_staff:
         raise PermissionDenied("Only staff can add internal notes.")
     if not (body or "").strip():
@@ -253,13 +258,16 @@ def add_note(
         ticket, _wf = load_record(session, ticket_id, actor, expected_version)
         seen.ticket(ticket)
         change = TicketChange(ticket)
-        change.entries.append(
+        add_message(
+            session,
+            change,
             ThreadEntry(
                 kind=EntryKind.INTERNAL_NOTE,
                 author_id=actor.id,
                 body=clean_html(body),
                 created_at=now,
-            )
+            ),
+            attachments,
         )
         ticket.updated_at = now
         change.save(session)
@@ -267,10 +275,16 @@ def add_note(
 
 
 def explain(
-    session: Session, ticket: TicketView | TicketRecord, actor: Actor, now: datetime, **params: Any
+    session: Session,
+    ticket: TicketView | TicketRecord,
+    actor: Actor,
+    now: datetime,
+    workflow: Compiled | None = None,
+    **params: Any,
 ) -> list[engine.Decision]:
     """For each event of the ticket's current state: may `actor` fire it now, and if not,
-    every reason why (what a form must still collect is listed under `needs`)."""
-    wf = compiled_version(session, ticket.workflow_version_id)
+    every reason why (what a form must still collect is listed under `needs`). A caller
+    that holds the ticket's compiled `workflow` passes it (saves reading its checksum)."""
+    wf = workflow or compiled_version(session, ticket.workflow_version_id)
     ctx = GuardContext(ticket, actor, now, "", params.pop("note", None), params)
     return engine.explain(wf.definition, ticket.state, ctx)

@@ -54,6 +54,10 @@ class TicketRecord:
     def loaded_version(self) -> int:
         return self._loaded["version"]
 
+    def loaded(self, key: str) -> Any:
+        """A column's value as it was read, before this call changed anything."""
+        return self._loaded[key]
+
     def changes(self) -> dict[str, Any]:
         """Columns whose value differs from what was loaded (the version is the lock's)."""
         return {

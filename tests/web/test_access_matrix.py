@@ -169,7 +169,7 @@ def _seed(session: Session, store: Store) -> Seeded:
     def opened(customer: Any, topic: HelpTopic, subject: str) -> Any:
         actor = world.actor(customer)
         upload = Upload("screenshot.png", io.BytesIO(PNG))
-        with attachments.attached(session, store, [upload], actor, NOW):
+        with attachments.staged(store, [upload]) as files:
             return services.open_ticket(
                 session,
                 requester_id=customer.id,
@@ -178,15 +178,15 @@ def _seed(session: Session, store: Store) -> Seeded:
                 body="Leaked body: the printer eats paper.",
                 actor=actor,
                 now=NOW,
+                attachments=files,
             ).ticket
 
     mine = opened(world.customer, world.topic, "Carol's secret subject")
     theirs = opened(world.other_customer, billing, "Oscar's secret invoice subject")
     alice = world.actor(world.agent)
-    with attachments.attached(
-        session, store, [Upload("internal.png", io.BytesIO(PNG))], alice, NOW, mine.id
-    ):
-        services.add_note(session, mine.id, alice, NOW, "Leaked internal note for staff only.")
+    with attachments.staged(store, [Upload("internal.png", io.BytesIO(PNG))]) as files:
+        note = "Leaked internal note for staff only."
+        services.add_note(session, mine.id, alice, NOW, note, attachments=files)
     admin = world.actor(world.admin)
     reply = canned.save(session, admin, NOW, name="Thanks", body="Hello {requester_first_name}")
     first = session.scalar(select(WorkflowVersion).where(WorkflowVersion.number == 1))

@@ -4,15 +4,14 @@ accounts, deactivation with its handover form, reactivation, password links by m
 from __future__ import annotations
 
 import re
-from email import message_from_bytes
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import event, func, select
 
-from jobs.embedded_redis import free_port
+from jobs import runtime
 from tests.factories import make_user
 from tests.web.conftest import PASSWORD, Browser
+from tests.web.mail_jobs import start_inbox
 from web.extensions import db
 from workflow import services
 from workflow.models import AdminChange, Role, Ticket, TransitionLog, User
@@ -21,26 +20,12 @@ LINK = re.compile(r"http://localhost(/reset/\S+)")
 NEW = "a brand new long password"
 
 
-class Inbox:
-    """An SMTP handler that keeps every message it receives."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 Message accepted"
-
-
 @pytest.fixture
-def inbox(app):
-    port = free_port()
-    box = Inbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+def inbox(app, monkeypatch):
+    box, controller = start_inbox(app, monkeypatch)
     yield box
     controller.stop()
+    runtime.reset()
 
 
 def link_in(mail) -> str:

@@ -145,9 +145,9 @@ def test_queues_filters_and_live_refresh_keep_the_sort(browser, varied):
     fragment = browser.get(live + "&since=stale", headers={"HX-Request": "true"})
     body = html.unescape(fragment.get_data(as_text=True))
     assert numbers(fragment)[:5] == expected_order(varied, "updated_at", True)[:5]
-    assert 'id="queue-refresh" hx-swap-oob' in body and "since" not in re.search(
-        r'id="queue-poll" hidden hx-get="([^"]+)"', body
-    ).group(1)
+    assert 'id="queue-refresh" hx-swap-oob' in body
+    refresh = re.search(r'id="queue-here" hidden data-url="([^"]+)"', body).group(1)
+    assert "sort=-updated_at" in refresh and "since" not in refresh
 
 
 def test_an_unknown_sort_or_a_broken_page_link_is_a_clear_400(browser, varied):

@@ -77,7 +77,14 @@ def test_an_htmx_claim_answers_the_changed_fragments_in_place(browser, world, ti
     versions = set(re.findall(r'name="version" type="hidden" value="(\d+)"', html))
     assert versions == {str(claimed.version)}  # the next action is sent on the new version
     assert ">Assigned</span>" in html and "Done." in html
-    assert 'id="ticket-actions"' in html and 'id="ticket-thread"' in html
+    # only what changed: the status line in place, header and actions replaced out of band,
+    # the claim's log entry appended to the thread (the entries before it are not sent again)
+    assert answer.headers["HX-Retarget"] == "#ticket-status"
+    assert 'id="ticket-header" hx-swap-oob="true"' in html
+    assert 'id="ticket-actions" hx-swap-oob="true"' in html
+    appended = html.split('<div id="ticket-thread-list" hx-swap-oob="beforeend">', 1)[1]
+    assert appended.count('<li class="entry') == 1 and "Claim: New → Assigned" in appended
+    assert "Alice Agent" in appended
     assert 'class="composer"' not in html  # a draft being written is left alone
     # ... but its version moves on, or the next Send would be refused as stale (409)
     composer_version = f'id="composer-version" name="version" value="{claimed.version}"'

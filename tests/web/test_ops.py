@@ -230,6 +230,7 @@ def test_compliance_shows_the_figures_and_a_chart_in_one_query(app, sev_a, monke
             step=BREACH,
             due_at=now - timedelta(days=3),
             done_at=now - timedelta(days=3),
+            plan_id=breached.sla_plan_id,  # where it breached (as the timers record it)
         )
     )
     world.session.commit()
@@ -243,9 +244,9 @@ def test_compliance_shows_the_figures_and_a_chart_in_one_query(app, sev_a, monke
     def cells(part):
         return re.findall(r'class="num[^"]*">([^<]*)<', part.split('data-plan="SEV A"')[1])
 
-    # first response met/breached, resolution met/breached, next response breached, % met
-    assert cells(today)[:6] == ["1", "1", "0", "0", "0", "50%"]
-    assert cells(week)[:6] == ["1", "1", "0", "1", "0", "33%"]
+    # met/breached of first response, next response and resolution, then % met
+    assert cells(today)[:7] == ["1", "1", "0", "0", "0", "0", "50%"]
+    assert cells(week)[:7] == ["1", "1", "0", "0", "0", "1", "33%"]
     assert (
         "<svg" in html and 'aria-label="Breaches per day over the last 14 days: 2 in all"' in html
     )

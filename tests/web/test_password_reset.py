@@ -3,38 +3,27 @@
 from __future__ import annotations
 
 import re
-from email import message_from_bytes
 
 import pytest
-from aiosmtpd.controller import Controller
+from redis import Redis
+from rq import Queue, SimpleWorker
+from rq.job import JobStatus
 
+from jobs import queues, runtime
 from jobs.embedded_redis import free_port
 from tests.web.conftest import PASSWORD
+from tests.web.mail_jobs import start_inbox
 
 LINK = re.compile(r"http://localhost(/reset/\S+)")
 NEW = "a brand new long password"
 
 
-class Inbox:
-    """An SMTP handler that keeps every message it receives."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 Message accepted"
-
-
 @pytest.fixture
-def inbox(app):
-    port = free_port()
-    box = Inbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+def inbox(app, monkeypatch):
+    box, controller = start_inbox(app, monkeypatch)
     yield box
     controller.stop()
+    runtime.reset()
 
 
 def ask_for_link(browser, email):
@@ -81,11 +70,36 @@ def test_a_forged_link_is_refused(browser):
     assert answer.status_code == 410 and "not valid" in answer.get_data(as_text=True)
 
 
-def test_a_mail_server_that_is_down_does_not_break_the_page(app, browser, world):
-    closed_port = free_port()
+def test_a_mail_server_that_is_down_does_not_break_the_page_and_the_job_retries(
+    app, browser, world, monkeypatch
+):
+    closed_port = free_port()  # nothing listens there
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port)
+    monkeypatch.setenv("MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setenv("MAIL_PORT", str(closed_port))
+    runtime.reset()
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    mail = Queue(queues.MAIL, connection=connection)
+    mail.empty()
+
     answer = ask_for_link(browser, world.customer.email)
-    assert answer.status_code == 302  # the same answer; the failure is logged for ops
+    assert answer.status_code == 302  # the usual neutral answer, not a 500
+    assert "If an account exists for that address" in browser.get("/login").get_data(as_text=True)
+    [job] = mail.get_jobs()
+    assert job.args[0] == world.customer.email and "/reset/" in job.args[2]
+
+    SimpleWorker([mail], connection=connection).work(burst=True, with_scheduler=False)
+    job.refresh()
+    assert job.get_status() == JobStatus.SCHEDULED  # failed, and RQ will try again
+    assert job.retries_left == queues.MAIL_RETRY.max - 1
+    runtime.reset()
+
+
+def test_the_reset_page_answers_even_when_the_mail_queue_is_down(app, browser, world):
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    answer = ask_for_link(browser, world.customer.email)
+    assert answer.status_code == 302
+    assert "If an account exists for that address" in browser.get("/login").get_data(as_text=True)
 
 
 def test_a_new_password_must_be_long_enough_and_repeated(browser, world, inbox):

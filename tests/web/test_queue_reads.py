@@ -14,7 +14,7 @@ from sqlalchemy import event, text, update
 from sqlalchemy.orm import Session
 
 from web.extensions import db
-from web.staff import queues
+from web.staff import queue_counts, queues
 from workflow import services
 from workflow.models import Ticket
 
@@ -93,7 +93,7 @@ def test_every_queue_count_comes_from_one_statement(app, browser, staffed):
     world.open()
     browser.sign_in(world.agent.email)
     sql = statements(app, browser, "/staff?queue=open")
-    assert len([s for s in sql if "count(*)" in s]) == 1
+    assert len([s for s in sql if "count(*)" in s and "FROM tickets" in s]) == 1
 
 
 def test_search_counts_come_from_one_statement_and_are_exact_below_their_cap(app, browser, staffed):
@@ -107,7 +107,7 @@ def test_search_counts_come_from_one_statement_and_are_exact_below_their_cap(app
     assert (count_of(page, "All open"), count_of(page, "My tickets")) == ("2", "1")
     assert (count_of(page, "Unassigned"), count_of(page, "Closed")) == ("1", "0")
     sql = statements(app, browser, "/staff?queue=open&q=printer")
-    assert len([s for s in sql if "count(*)" in s]) == 1
+    assert len([s for s in sql if "count(*)" in s and "FROM tickets" in s]) == 1
 
 
 def test_search_counts_past_their_cap_say_they_are_lower_bounds(browser, staffed, monkeypatch):
@@ -184,7 +184,7 @@ def test_queue_pages_are_read_in_order_from_their_indexes_and_search_uses_its_ow
                 session.execute(text("SET LOCAL enable_sort = off"))
                 with captured(engine) as sql:
                     queues.rows(session, person, q.key)
-                    queues.counts(session, person)
+                    queue_counts.counts(session, person)
                 for statement, params in sql:
                     plan = explain(session, statement, params)
                     if "One-Time Filter: false" in plan:
@@ -199,7 +199,7 @@ def test_queue_pages_are_read_in_order_from_their_indexes_and_search_uses_its_ow
             ("carol@example.com", "ix_users_email_lower"),
         ):
             with captured(engine) as sql:
-                queues.counts(session, person, queues.Filters(q=q))
+                queue_counts.counts(session, person, queues.Filters(q=q))
             assert index in explain(session, *sql[-1])
 
 

@@ -7,10 +7,11 @@ import io
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from workflow import attachments, services
 from workflow.attachments import Store, Upload, UploadTooLarge
-from workflow.errors import InvalidInput, NotFound, StaleTicket
+from workflow.errors import InvalidInput, NotFound, PermissionDenied, StaleTicket
 from workflow.file_types import clean_filename
 from workflow.models import Attachment, EntryKind, ThreadEntry, Ticket
 
@@ -106,10 +107,10 @@ def entries_of(world, ticket_id):
 def test_attachments_are_saved_with_their_reply_in_one_transaction(world, store):
     ticket = world.open()
     agent = world.actor(world.agent)
-    with attachments.attached(
-        world.session, store, [up("fix.pdf", PDF)], agent, world.now, ticket.id
-    ):
-        services.reply(world.session, ticket.id, agent, world.now, "Here is the fix.")
+    with attachments.staged(store, [up("fix.pdf", PDF)]) as files:
+        services.reply(
+            world.session, ticket.id, agent, world.now, "Here is the fix.", attachments=files
+        )
     (row,) = world.session.scalars(select(Attachment)).all()
     reply_entry = entries_of(world, ticket.id)[-1]
     assert (row.ticket_id, row.thread_entry_id, row.uploader_id) == (
@@ -121,25 +122,74 @@ def test_attachments_are_saved_with_their_reply_in_one_transaction(world, store)
     assert store.path(row.storage_key).read_bytes() == PDF
 
 
-def test_a_refused_message_keeps_no_rows_and_no_files(world, store):
+def test_a_stale_message_keeps_no_rows_and_no_files(world, store):
     ticket = world.open()
     services.add_note(world.session, ticket.id, world.actor(world.admin), world.now, "First.")
     agent = world.actor(world.agent)
     with (
         pytest.raises(StaleTicket),
-        attachments.attached(world.session, store, [up("a.png", PNG)], agent, world.now, ticket.id),
+        attachments.staged(store, [up("a.png", PNG)]) as files,
     ):
-        services.reply(world.session, ticket.id, agent, world.now, "Hi", expected_version=1)
+        services.reply(
+            world.session, ticket.id, agent, world.now, "Hi", expected_version=1, attachments=files
+        )
     assert world.session.scalar(select(func.count()).select_from(Attachment)) == 0
     assert stored(store.root) == []
-    # the hook is gone: a later commit on the same session attaches nothing
+    # nothing lingers on the session: a later commit on it attaches nothing
     services.add_note(world.session, ticket.id, agent, world.now, "Later.")
     assert world.session.scalar(select(func.count()).select_from(Attachment)) == 0
 
 
+def test_a_refused_message_keeps_no_rows_and_no_files(world, store):
+    ticket = world.open()
+    customer = world.actor(world.customer)
+    with pytest.raises(PermissionDenied), attachments.staged(store, [up("a.png", PNG)]) as files:
+        services.add_note(world.session, ticket.id, customer, world.now, "Hi", attachments=files)
+    with pytest.raises(InvalidInput), attachments.staged(store, [up("b.png", PNG)]) as files:
+        services.reply(world.session, ticket.id, customer, world.now, "  ", attachments=files)
+    assert world.session.scalar(select(func.count()).select_from(Attachment)) == 0
+    assert stored(store.root) == []
+
+
+def test_a_failure_saving_the_rows_leaves_no_message_and_no_files(world, store):
+    ticket = world.open()
+    agent = world.actor(world.agent)
+    before = len(entries_of(world, ticket.id))
+    with attachments.staged(store, [up("a.png", PNG)]) as first:
+        services.add_note(world.session, ticket.id, agent, world.now, "One.", attachments=first)
+    kept = stored(store.root)
+    with pytest.raises(IntegrityError), attachments.staged(store, [up("b.png", PNG)]) as files:
+        # the same storage key twice: the second row breaks the unique constraint
+        services.add_note(
+            world.session, ticket.id, agent, world.now, "Two.", attachments=[*files, *first]
+        )
+    assert len(entries_of(world, ticket.id)) == before + 1
+    assert world.session.scalar(select(func.count()).select_from(Attachment)) == 1
+    assert stored(store.root) == kept
+
+
+def test_a_customer_reply_with_files_still_moves_the_ticket_as_the_workflow_says(world, store):
+    ticket = world.open()
+    admin = world.actor(world.admin)
+    services.apply_event(world.session, ticket.id, "claim", admin, world.now)
+    services.apply_event(
+        world.session, ticket.id, "request_info", admin, world.now, reply="Which version?"
+    )
+    customer = world.actor(world.customer)
+    with attachments.staged(store, [up("version.txt", b"4.2")]) as files:
+        outcome = services.reply(
+            world.session, ticket.id, customer, world.now, "4.2", attachments=files
+        )
+    assert outcome.ticket.state == "in_progress"  # customer_replied fired
+    message = world.session.scalar(select(ThreadEntry).where(ThreadEntry.body == "4.2"))
+    assert message.kind == EntryKind.CUSTOMER_MESSAGE
+    (row,) = world.session.scalars(select(Attachment)).all()
+    assert (row.thread_entry_id, row.uploader_id) == (message.id, customer.id)
+
+
 def test_a_customer_opening_a_ticket_attaches_to_its_first_message(world, store):
     customer = world.actor(world.customer)
-    with attachments.attached(world.session, store, [up("error.png", PNG)], customer, world.now):
+    with attachments.staged(store, [up("error.png", PNG)]) as files:
         outcome = services.open_ticket(
             world.session,
             requester_id=customer.id,
@@ -148,10 +198,37 @@ def test_a_customer_opening_a_ticket_attaches_to_its_first_message(world, store)
             body="See the screenshot.",
             actor=customer,
             now=world.now,
+            attachments=files,
         )
     (row,) = world.session.scalars(select(Attachment)).all()
     assert row.ticket_id == outcome.ticket.id
     assert row.thread_entry_id == entries_of(world, outcome.ticket.id)[0].id
+    assert row.uploader_id == customer.id
+
+
+def test_an_agent_opening_a_ticket_for_a_customer_attaches_as_the_uploader(world, store):
+    agent = world.actor(world.agent)
+    with attachments.staged(store, [up("call.txt", b"Called at 9")]) as files:
+        outcome = services.open_ticket(
+            world.session,
+            requester_id=world.customer.id,
+            help_topic_id=world.topic.id,
+            subject="Phone call",
+            body="Printer jam.",
+            actor=agent,
+            now=world.now,
+            attachments=files,
+        )
+    (row,) = world.session.scalars(select(Attachment)).all()
+    first = entries_of(world, outcome.ticket.id)[0]
+    assert (row.ticket_id, row.thread_entry_id, row.uploader_id) == (
+        outcome.ticket.id,
+        first.id,
+        world.agent.id,
+    )
+    assert first.author_id == world.customer.id
+    public = attachments.listing(world.session, outcome.ticket.id, public_only=True)
+    assert [a.filename for a in public] == ["call.txt"]  # the customer can download it
 
 
 def test_a_reply_to_a_closed_ticket_carries_its_files_to_the_new_ticket(world, store):
@@ -160,29 +237,32 @@ def test_a_reply_to_a_closed_ticket_carries_its_files_to_the_new_ticket(world, s
         world.session, closed.id, "discard", world.actor(world.admin), world.now, note="Dupe."
     )
     customer = world.actor(world.customer)
-    with attachments.attached(
-        world.session, store, [up("again.png", PNG)], customer, world.now, closed.id
-    ):
-        outcome = services.reply(world.session, closed.id, customer, world.now, "Still broken.")
+    with attachments.staged(store, [up("again.png", PNG)]) as files:
+        outcome = services.reply(
+            world.session, closed.id, customer, world.now, "Still broken.", attachments=files
+        )
     assert outcome.ticket.id != closed.id
     new = world.session.get(Ticket, outcome.ticket.id)
     assert new.linked_ticket_id == closed.id
     assert world.session.scalar(select(Attachment.ticket_id)) == new.id
+    assert world.session.scalar(select(Attachment.thread_entry_id)) == (
+        entries_of(world, new.id)[0].id
+    )
 
 
 def test_requesters_never_reach_the_files_of_internal_notes(world, store):
     ticket = world.open()
     agent = world.actor(world.agent)
-    with attachments.attached(
-        world.session, store, [up("secret.txt", b"x")], agent, world.now, ticket.id
-    ):
-        services.add_note(world.session, ticket.id, agent, world.now, "Internal.")
+    with attachments.staged(store, [up("secret.txt", b"x")]) as files:
+        services.add_note(
+            world.session, ticket.id, agent, world.now, "Internal.", attachments=files
+        )
     customer = world.actor(world.customer)
     later = world.now.replace(minute=5)
-    with attachments.attached(
-        world.session, store, [up("mine.png", PNG)], customer, later, ticket.id
-    ):
-        services.reply(world.session, ticket.id, customer, later, "Screenshot attached.")
+    with attachments.staged(store, [up("mine.png", PNG)]) as files:
+        services.reply(
+            world.session, ticket.id, customer, later, "Screenshot attached.", attachments=files
+        )
     staff_view = attachments.listing(world.session, ticket.id, public_only=False)
     customer_view = attachments.listing(world.session, ticket.id, public_only=True)
     assert [(a.filename, a.internal) for a in staff_view] == [
@@ -202,12 +282,13 @@ def test_requesters_never_reach_the_files_of_internal_notes(world, store):
         attachments.for_download(world.session, store, secret, other.id, public_only=False)
 
 
-def test_a_block_that_never_commits_keeps_no_files_and_says_so(world, store):
+def test_files_no_verb_recorded_are_not_kept_and_it_says_so(world, store):
     ticket = world.open()
     agent = world.actor(world.agent)
     with (
-        pytest.raises(RuntimeError, match="no commit"),
-        attachments.attached(world.session, store, [up("a.png", PNG)], agent, world.now, ticket.id),
+        pytest.raises(RuntimeError, match="no service verb recorded them"),
+        attachments.staged(store, [up("a.png", PNG)]),
     ):
-        pass  # a service that wrote through some other connection would end up here
+        # a verb called without them (or through some other path) would end up here
+        services.add_note(world.session, ticket.id, agent, world.now, "Forgot the files.")
     assert stored(store.root) == []

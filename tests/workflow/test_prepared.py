@@ -121,3 +121,21 @@ def test_a_lost_connection_is_invalidated_and_never_handed_out_again(world, engi
     record, _wf = ticket_record.load_record(s, ticket.id, world.actor(world.agent))
     assert record.state == "new" and record.updated_at.tzinfo is not None
     assert record.created_at == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def test_a_prepared_union_returns_every_row_converted_as_the_orm_reads_them(world):
+    """`Prepared.all` on a UNION ALL (the ticket page's side read): every row, in order, with
+    aware UTC datetimes as SQLAlchemy converts them."""
+    s, now = world.session, world.now
+    first, second = world.open(), world.open()
+    both = Prepared(
+        select(Ticket.number, Ticket.created_at)
+        .where(Ticket.id == bindparam("a"))
+        .union_all(select(Ticket.number, Ticket.created_at).where(Ticket.id == bindparam("b")))
+    )
+    rows = both.all(s, {"a": second.id, "b": first.id})
+    s.rollback()
+    assert [number for number, _at in rows] == [second.number, first.number]
+    assert all(at.utcoffset() == timedelta(0) and at == now for _number, at in rows)
+    assert both.all(s, {"a": -1, "b": -2}) == []
+    s.rollback()

@@ -89,7 +89,7 @@ def _dispatch(follow_ups: list[FollowUp]) -> None:
     """After the commit: live updates for the moved tickets (timers once the SLA work lands)."""
     url = current_app.config.get("REDIS_URL")
     if url:
-        dispatch(follow_ups, for_requests(url))
+        dispatch(follow_ups, for_requests(url), current_app.config["LIVE_CHANNEL"])
 
 
 @bp.get("/people")

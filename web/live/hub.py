@@ -181,14 +181,15 @@ class Hub:
         self.broadcast(signal)
 
 
-_hubs: dict[tuple[int, str], Hub] = {}
+_hubs: dict[tuple[int, str, str], Hub] = {}
 _hubs_lock = threading.Lock()
 
 
-def hub_for(url: str) -> Hub:
-    """This process's hub for `url` (a forked worker gets its own, never its parent's)."""
-    key = (os.getpid(), url)
+def hub_for(url: str, channel: str = CHANNEL) -> Hub:
+    """This process's hub for `channel` on `url` (a forked worker gets its own, never its
+    parent's; two apps in one process with different `LIVE_CHANNEL`s get one each)."""
+    key = (os.getpid(), url, channel)
     with _hubs_lock:
         if key not in _hubs:
-            _hubs[key] = Hub(url)
+            _hubs[key] = Hub(url, channel)
         return _hubs[key]

@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from jobs.connection import for_requests
+from jobs.live import CHANNEL
 from web import htmx
 from web.auth import staff_required
 from web.extensions import db
@@ -25,6 +26,10 @@ from workflow.models import User
 def _redis() -> Redis | None:
     url = current_app.config.get("REDIS_URL")
     return for_requests(url) if url else None
+
+
+def _channel() -> str:
+    return current_app.config.get("LIVE_CHANNEL", CHANNEL)
 
 
 @staff_required()
@@ -65,7 +70,7 @@ def presence(number: int) -> Response:
     """Note that this person has the ticket open; answer who else has (nobody when unknown)."""
     ticket = visible_ticket(number)
     me = current_user.user.id
-    others = presence_module.others(_redis(), ticket.id, me)
+    others = presence_module.others(_redis(), ticket.id, me, _channel())
     names: dict[int, str] = {}
     if others:
         names = dict(
@@ -82,5 +87,5 @@ def presence_leave(number: int) -> Response:
     connection = _redis()
     if connection is not None:
         with contextlib.suppress(RedisError):
-            presence_module.left(connection, ticket.id, current_user.user.id)
+            presence_module.left(connection, ticket.id, current_user.user.id, _channel())
     return htmx.unchanged()

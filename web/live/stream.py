@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 from flask import Response, current_app
 
+from jobs.live import CHANNEL
 from web import htmx
 from web.live.hub import Changed, Hub, Status, hub_for
 
@@ -79,7 +80,7 @@ def response(ticket_id: int | None) -> Response:
     url = current_app.config.get("REDIS_URL")
     if not url:
         return htmx.unchanged()
-    hub = hub_for(url)
+    hub = hub_for(url, current_app.config.get("LIVE_CHANNEL", CHANNEL))
     gap = DASHBOARD_GAP_S if ticket_id is None else 0.0
     return Response(
         events(hub, ticket_id, gap),

@@ -70,9 +70,7 @@ def open_ticket():
     if form.validate_on_submit():
         actor, now = current_user.actor, datetime.now(UTC)
         try:  # the files are saved with the ticket's first message, or nothing is
-            with attachments.attached(
-                db.session, uploads.store(), uploads.from_request(), actor, now
-            ):
+            with attachments.staged(uploads.store(), uploads.from_request()) as files:
                 outcome = services.open_ticket(
                     db.session,
                     requester_id=actor.id,
@@ -81,6 +79,7 @@ def open_ticket():
                     body=form.body.data,
                     actor=actor,
                     now=now,
+                    attachments=files,
                 )
         except UploadRefused as exc:
             attachment_errors = exc.messages
@@ -137,11 +136,15 @@ def reply(number: int):
         flash(" ".join(e for errors in form.errors.values() for e in errors))
         return redirect(url_for("portal.ticket", number=number)), 303
     actor, now = current_user.actor, datetime.now(UTC)
-    with attachments.attached(
-        db.session, uploads.store(), uploads.from_request(), actor, now, t.id
-    ):
+    with attachments.staged(uploads.store(), uploads.from_request()) as files:
         outcome = services.reply(
-            db.session, t.id, actor, now, form.body.data, expected_version=form.version.data
+            db.session,
+            t.id,
+            actor,
+            now,
+            form.body.data,
+            expected_version=form.version.data,
+            attachments=files,
         )
     after_commit(outcome)
     if outcome.ticket.id != t.id:

@@ -11,7 +11,7 @@ from web import htmx
 from web.auth import staff_required
 from web.extensions import db
 from web.live.cursor import queue_cursor
-from web.staff import choices, queue_sorts, queues
+from web.staff import choices, queue_counts, queue_sorts, queues
 from workflow.loading import compiled_version
 
 
@@ -76,7 +76,7 @@ def dashboard():
     user = current_user.user
     filters = _filters()
     wanted = _sort()
-    counts = queues.counts(db.session, user, filters)
+    counts = queue_counts.counts(db.session, user, filters)
     # A column sort reads the whole queue (web/staff/queue_sorts.py): only when it is counted
     # exactly, i.e. small; a bigger one keeps the default order and says so.
     sort = wanted if wanted is not None and not counts[queue].endswith("+") else None

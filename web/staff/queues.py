@@ -1,11 +1,11 @@
 """The agent dashboard's queues: which tickets each queue holds, in which order, how many.
 
-Queries only: one for the page of rows (with the names it shows), one for the capped counts
-of every queue. Default order is what agents pick by: the most urgent priority first, then
-the nearest SLA due time; pages continue with a keyset (no OFFSET scans at a million
-tickets). Each queue reads a partial index in exactly this order (`ix_tickets_*_queue` in
-workflow/models.py), so its first page is its first 50 index entries; bench.pages measures
-them at 10,000 to 1,000,000 tickets.
+Queries only: the page of rows, with the names it shows (the capped counts of every queue
+are in web/staff/queue_counts.py). Default order is what agents pick by: the most urgent
+priority first, then the nearest SLA due time; pages continue with a keyset (no OFFSET
+scans at a million tickets). Each queue reads a partial index in exactly this order
+(`ix_tickets_*_queue` in workflow/models.py), so its first page is its first 50 index
+entries; bench.pages measures them at 10,000 to 1,000,000 tickets.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _scope(user: User) -> Any:
+def scope(user: User) -> Any:
     """Agents see their departments' tickets and their own; admins and ops see all."""
     if user.role != Role.AGENT:
         return true()
@@ -107,7 +107,18 @@ def _scope(user: User) -> Any:
     return or_(Ticket.department_id.in_(departments), Ticket.assignee_id == user.id)
 
 
-def _filter(queue: str, user: User, t: Any = Ticket) -> Any:
+def known(value: Any) -> Any:
+    """A value of the application's own (an id loaded with the user, a state name), written
+    into the SQL instead of sent as a parameter; never anything a request typed. psycopg
+    prepares a statement it has run five times and PostgreSQL may then reuse a generic
+    plan, costed with a guess for each parameter that grows with the table (`assignee_id =
+    $1` is the average person's share of a million tickets): the counts then planned again
+    on every request at 1,000,000 tickets but not at 10,000. With no parameters the
+    prepared plan is the exact one and is reused at every size."""
+    return literal(value, literal_execute=True)
+
+
+def condition(queue: str, user: User, t: Any = Ticket) -> Any:
     """The queue's own condition, on the ticket columns of `t` (the table, or a subquery's).
     "My team" names the team ids (loaded once per request, with the user) instead of a
     subquery: the planner then reads the team index in queue order, and someone in no team
@@ -115,13 +126,13 @@ def _filter(queue: str, user: User, t: Any = Ticket) -> Any:
     1,000,000 tickets)."""
     live = t.closed_at.is_(None)
     if queue == "team":
-        return and_(live, t.team_id.in_([team.id for team in user.teams]))
+        return and_(live, t.team_id.in_([known(team.id) for team in user.teams]))
     return {
-        "mine": and_(live, t.assignee_id == user.id),
+        "mine": and_(live, t.assignee_id == known(user.id)),
         "unassigned": and_(live, t.assignee_id.is_(None), t.team_id.is_(None)),
         "open": live,
-        "awaiting": and_(live, t.state == "awaiting_customer"),
-        "resolved": and_(live, t.state == "resolved"),
+        "awaiting": and_(live, t.state == known("awaiting_customer")),
+        "resolved": and_(live, t.state == known("resolved")),
         "closed": t.closed_at.is_not(None),
     }[queue]
 
@@ -187,7 +198,7 @@ def rows(
             _named(Priority.name, Ticket.priority_id).label("priority_name"),
             _named(SlaPlan.name, Ticket.sla_plan_id).label("plan_name"),
         )
-        .where(_scope(user), _filter(queue, user), *filters.where(requester))
+        .where(scope(user), condition(queue, user), *filters.where(requester))
         .limit(PAGE_SIZE)
     )
     if "@" in filters.q or (sort is not None and sort.column.key == "requester"):
@@ -221,58 +232,6 @@ def _sort_expression(sort: queue_sorts.Sort, requester: Any, assignee: Any) -> A
         "due": Ticket.next_due_at,
         "updated_at": Ticket.updated_at,
     }[sort.column.key]
-
-
-def counts(session: Session, user: User, filters: Filters | None = None) -> dict[str, str]:
-    """Each queue's size, capped: past COUNT_CAP it says "1,000+". One statement, a scalar
-    subquery per queue: one round trip instead of seven (on a busy machine each costs more
-    than the counting), the same work in the database.
-
-    Each count is an index-only scan of at most COUNT_CAP + 1 entries of the queue's index
-    (more for an agent, whose scope is a filter: about five times as many with five
-    departments), so it costs the same at a million tickets as at ten thousand. At a cap of
-    10,000 an agent's seven counts read some 300,000 index entries, 30-50 ms at 1,000,000."""
-    filters = filters or Filters()
-    if filters.q.strip():
-        return _search_counts(session, user, filters)
-    narrowing = filters.where(aliased(User))  # no search: the requester is not involved
-    capped = [
-        select(func.count())
-        .select_from(
-            select(Ticket.id)
-            .where(_scope(user), _filter(q.key, user), *narrowing)
-            .limit(COUNT_CAP + 1)
-            .subquery()
-        )
-        .scalar_subquery()
-        for q in QUEUES
-    ]
-    found = session.execute(select(*capped)).one()
-    return {
-        q.key: f"{COUNT_CAP:,}+" if n > COUNT_CAP else f"{n:,}"
-        for q, n in zip(QUEUES, found, strict=True)
-    }
-
-
-def _search_counts(session: Session, user: User, filters: Filters) -> dict[str, str]:
-    """Under a search, one statement: the matches come through the search's own index (the
-    number, lower(email), the subject's trigrams), at most SEARCH_COUNT_CAP + 1 of them,
-    and are sorted into the queues with FILTER. Seven queue-by-queue counts would each
-    rebuild the trigram bitmap: 20-35 ms apiece for a word in 8% of a million subjects.
-    Past the cap the counts are lower bounds, and say so ("12+")."""
-    requester = aliased(User)
-    matches = select(Ticket.assignee_id, Ticket.team_id, Ticket.state, Ticket.closed_at).where(
-        _scope(user), *filters.where(requester)
-    )
-    if "@" in filters.q:
-        matches = matches.join(requester, requester.id == Ticket.requester_id)
-    m = matches.limit(SEARCH_COUNT_CAP + 1).subquery()
-    tally = select(
-        func.count(), *(func.count().filter(_filter(q.key, user, m.c)) for q in QUEUES)
-    ).select_from(m)
-    total, *each = session.execute(tally).one()
-    more = "+" if total > SEARCH_COUNT_CAP else ""
-    return {q.key: f"{min(n, SEARCH_COUNT_CAP):,}{more}" for q, n in zip(QUEUES, each, strict=True)}
 
 
 def sort_key(ticket: Ticket) -> tuple:

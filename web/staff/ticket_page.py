@@ -21,7 +21,8 @@ from web.auth import staff_required
 from web.extensions import db
 from web.followups import after_commit
 from web.forms import ComposerForm, VersionForm
-from web.staff import choices, ticket_extras
+from web.staff import choices, ticket_extras, ticket_side, ticket_view
+from web.staff.ticket_side import Sight
 from workflow import attachments, services
 from workflow.loading import compiled_version
 from workflow.models import (
@@ -33,15 +34,15 @@ from workflow.models import (
     staff_departments,
 )
 
-GUARD_INPUTS = {
-    "note_required": ("note",),
-    "public_reply_required": ("reply",),
-    "assignment_target_given": ("assignee_id", "team_id"),
-    "assignment_target_differs": ("assignee_id", "team_id"),
-    "transfer_target_differs": ("assignee_id", "team_id", "department_id"),
-    "receiver_named": ("assignee_id", "team_id"),
-}
-TARGETS = ("assignee_id", "team_id", "department_id")
+NO_SUCH_TICKET = "There is no such ticket, or it belongs to a department you do not work in."
+
+
+def _ours() -> Any:
+    """True where the ticket is in one of the signed-in agent's departments."""
+    mine = select(staff_departments.c.department_id).where(
+        staff_departments.c.user_id == current_user.user.id
+    )
+    return Ticket.department_id.in_(mine)
 
 
 def find_visible(number: int) -> Ticket | None:
@@ -50,29 +51,44 @@ def find_visible(number: int) -> Ticket | None:
     query = select(Ticket).where(Ticket.number == number)
     user = current_user.user
     if user.role == Role.AGENT:
-        mine = select(staff_departments.c.department_id).where(
-            staff_departments.c.user_id == user.id
-        )
-        query = query.where(or_(Ticket.department_id.in_(mine), Ticket.assignee_id == user.id))
+        query = query.where(or_(_ours(), Ticket.assignee_id == user.id))
     return db.session.scalar(query)
+
+
+def _in_sight(number: int) -> tuple[Sight, ticket_side.Side | None]:
+    """What an event needs before it fires, in one statement and without loading the ticket:
+    its id, its department and whether that is one of the agent's (ticket_side.Sight), and
+    for HTMX what the answer will name and list (ticket_side.Side); 404 if this person may
+    not see the ticket (the same rule as `find_visible`)."""
+    user = current_user.user
+    agent = user.role == Role.AGENT
+    side = None
+    if htmx.wants_fragment():
+        side = ticket_side.read(number, user.id, agent)
+        sight = side.sight
+    else:
+        sight = ticket_side.sight(number, user.id, agent)
+    if sight is None:
+        abort(404, NO_SUCH_TICKET)
+    return sight, side
+
+
+def _still_in_sight(number: int, before: Sight, after: Any, actor: Any) -> bool:
+    """After a change, may this person still see the ticket? Known without a query unless
+    it left the agent's department (or was theirs by assignment only and went elsewhere)."""
+    if actor.role != Role.AGENT.value or after.assignee_id == actor.id:
+        return True
+    if after.department_id == before.department_id and before.ours:
+        return True
+    return find_visible(number) is not None
 
 
 def visible_ticket(number: int) -> Ticket:
     """The ticket if this staff member may see it; anything else is a 404, never a hint."""
     ticket = find_visible(number)
     if ticket is None:
-        abort(404, "There is no such ticket, or it belongs to a department you do not work in.")
+        abort(404, NO_SUCH_TICKET)
     return ticket
-
-
-def _inputs(definition: Any, event: str) -> list[str]:
-    fields: list[str] = []
-    for t in definition.events[event].transitions:
-        for guard in t.guards:
-            for name in GUARD_INPUTS.get(guard.rule, ()):
-                if name not in fields:
-                    fields.append(name)
-    return fields
 
 
 def _thread(ticket: Ticket, definition: Any) -> list[dict[str, Any]]:
@@ -85,52 +101,24 @@ def _thread(ticket: Ticket, definition: Any) -> list[dict[str, Any]]:
     ).all()
     people = {e.author_id for e in entries} | {row.actor_id for row in logs}
     names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(people))).all())
-    items = [
-        {
-            "at": e.created_at,
-            "kind": e.kind.value,
-            "who": names.get(e.author_id, "Ticketflow"),
-            "body": e.body,
-            "order": (e.created_at, 0, e.id),
-        }
-        for e in entries
-    ]
-    labels = {s.id: s.label for s in definition.states.values()}
-    for row in logs:
-        event = definition.events.get(row.event)
-        items.append(
-            {
-                "at": row.at,
-                "kind": "system_event",
-                "who": names.get(row.actor_id, "Ticketflow"),
-                "body": None,
-                "note": row.note,
-                "event": event.label if event else row.event,
-                "from": labels.get(row.from_state, row.from_state),
-                "to": labels.get(row.to_state, row.to_state),
-                "order": (row.at, 1, row.id),
-            }
-        )
-    return sorted(items, key=lambda item: item["order"])
+    return ticket_view.items(list(entries), list(logs), names, definition)
 
 
 def page_context(ticket: Ticket, status: str | None = None) -> dict[str, Any]:
     """Everything the page and each of its fragments (the template's blocks) render from:
     a feature that adds to the page adds its values here, and HTMX answers get them too."""
-    definition = compiled_version(db.session, ticket.workflow_version_id).definition
+    wf = compiled_version(db.session, ticket.workflow_version_id)
+    definition = wf.definition
     actor = current_user.actor
-    decisions = services.explain(db.session, ticket, actor, datetime.now(UTC))
+    decisions = services.explain(db.session, ticket, actor, datetime.now(UTC), workflow=wf)
     return dict(
         ticket=ticket,
         state=definition.states[ticket.state],
-        decisions=decisions,
-        inputs={d.event: _inputs(definition, d.event) for d in decisions},
         thread=_thread(ticket, definition),
-        lookups=choices.handover(db.session),  # one statement each (web/staff/choices.py)
-        names=choices.header_names(db.session, ticket),
+        names=choices.header_names(db.session, ticket),  # one statement (web/staff/choices.py)
+        **ticket_view.actions(definition, decisions),  # decisions, inputs, options
         # formdata=None: after a POST the forms show the ticket as it is now, not what was sent
         composer=ComposerForm(formdata=None, version=ticket.version),
-        button=VersionForm(formdata=None, version=ticket.version),
         status=status,
         **ticket_extras.context(ticket),  # priority/SLA forms, canned responses, attachments
     )
@@ -148,15 +136,10 @@ def answer(number: int, status: str, *, composer: bool = False) -> Response:
     JavaScript: `status` flashed and a 303 back to the page. If the change took the ticket out
     of this person's sight (a transfer to another department), both go to the dashboard."""
     ticket = find_visible(number)
-    if ticket is None:
-        flash(f"{status} Ticket #{number} is no longer in your departments.")
-        target = url_for("staff.dashboard")
-        if htmx.wants_fragment():
-            return htmx.fragment("", headers={"HX-Redirect": target})
-        return redirect(target, 303)
-    if not htmx.wants_fragment():
-        flash(status)
-        return redirect(url_for("staff.ticket", number=number), 303)
+    elsewhere = _away(number, status, ticket is not None)
+    if elsewhere is not None:
+        return elsewhere
+    assert ticket is not None
     context = page_context(ticket, status)
     html = htmx.render_block("staff/ticket.html", "ticket_main", **context)
     if composer:
@@ -170,28 +153,50 @@ def answer(number: int, status: str, *, composer: bool = False) -> Response:
     return htmx.fragment(html)
 
 
+def _away(number: int, status: str, visible: bool) -> Response | None:
+    """The answers that leave the ticket's page as it is: the dashboard when the change took
+    the ticket out of this person's sight; a 303 back to the page without JavaScript (with
+    `status` flashed). None: answer HTMX with the change."""
+    if not visible:
+        flash(f"{status} Ticket #{number} is no longer in your departments.")
+        target = url_for("staff.dashboard")
+        if htmx.wants_fragment():
+            return htmx.fragment("", headers={"HX-Redirect": target})
+        return redirect(target, 303)
+    if not htmx.wants_fragment():
+        flash(status)
+        return redirect(url_for("staff.ticket", number=number), 303)
+    return None
+
+
 @staff_required(Role.AGENT, Role.ADMIN)
 def fire_event(number: int, event: str):
-    """Fire one workflow event with what the form sent; refusals answer 422 with reasons."""
-    ticket = visible_ticket(number)
+    """Fire one workflow event with what the form sent; refusals answer 422 with reasons.
+    HTMX gets only what the event changed (web/staff/ticket_view.py's `changed`)."""
+    before, side = _in_sight(number)
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400, "The form was incomplete; reload the page and try again.")
-    params = {k: request.form[k] for k in TARGETS if request.form.get(k)}
+    params = {k: request.form[k] for k in ticket_view.TARGETS if request.form.get(k)}
     if request.form.get("reply"):
         params["reply"] = request.form["reply"]
+    actor = current_user.actor
     outcome = services.apply_event(
         db.session,
-        ticket.id,
+        before.id,
         event,
-        current_user.actor,
+        actor,
         datetime.now(UTC),
         note=request.form.get("note") or None,
         expected_version=form.version.data,
         **params,
     )
     after_commit(outcome)
-    return answer(number, "Done.")
+    visible = _still_in_sight(number, before, outcome.ticket, actor)
+    elsewhere = _away(number, "Done.", visible)
+    if elsewhere is not None or side is None:
+        return elsewhere
+    return ticket_view.changed(outcome, "Done.", actor, side)
 
 
 @staff_required(Role.AGENT, Role.ADMIN, Role.OPS)
@@ -207,9 +212,15 @@ def compose(number: int):
         verb, status = services.add_note, "Internal note added."
     else:
         verb, status = services.reply, "Reply sent to the customer."
-    with attachments.attached(db.session, uploads.store(), files, actor, now, ticket.id):
+    with attachments.staged(uploads.store(), files) as staged:
         outcome = verb(
-            db.session, ticket.id, actor, now, form.body.data, expected_version=form.version.data
+            db.session,
+            ticket.id,
+            actor,
+            now,
+            form.body.data,
+            expected_version=form.version.data,
+            attachments=staged,
         )
     after_commit(outcome)
     return answer(number, status, composer=True)

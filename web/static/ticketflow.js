@@ -66,6 +66,16 @@
     if (evt.detail.successful && evt.detail.elt.tagName === "FORM" && slot) slot.innerHTML = "";
   });
 
+  // An element with data-url-from="<id>" asks, each time it sends, for the URL the element
+  // <id> holds now (its data-url): the dashboard's refresh elements are never swapped (so a
+  // refresh queued behind one in flight is not dropped with its element), while the address
+  // they refresh, with the sort and filters chosen since, comes back with every answer.
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var from = evt.detail.elt.getAttribute && evt.detail.elt.getAttribute("data-url-from");
+    var source = from && document.getElementById(from);
+    if (source && source.dataset.url) evt.detail.path = source.dataset.url;
+  });
+
   // A live refresh keeps what the person ticked (say, dashboard rows for a bulk action): the
   // same checkbox, by name and value, is ticked in the new content. A row whose ticket changed
   // meanwhile carries a new value (its version) and comes back unticked, for a second look.
