@@ -11,7 +11,9 @@ Every `INTERVAL` seconds (rq's cron, started by `ticketflow worker`) one sweep:
    fanned out to every worker as one job per ticket. Each step runs once whoever gets
    there first (workflow/escalating.py), so racing a late timer job is harmless;
 3. reconciles: schedules again the timers of every ticket with a step due within
-   `HORIZON`, so timers lost while Redis was away still fire at their second.
+   `HORIZON`, so timers lost while Redis was away still fire at their second;
+4. resumes the background re-clock runs of big SLA plan or calendar changes that made no
+   progress for `jobs.reclock.STALL` (their job lost with Redis, or its worker killed).
 
 Due steps are acted on within INTERVAL + GRACE seconds (35 s) of their due time.
 """
@@ -26,7 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from jobs import escalation, queues, runtime
+from jobs import escalation, queues, reclock, runtime
 from workflow import escalating
 from workflow.errors import NotFound
 from workflow.models import Ticket
@@ -83,9 +85,11 @@ def sweep() -> str:
             fanned = fan_out(due[INLINE:])
         upcoming = find_upcoming(session, runtime.now())
         reconciled = reconcile(session, upcoming, runtime.now())
+        resumed = reclock.resume_stalled(session, runtime.redis(), runtime.now())
     return (
         f"{len(due)} ticket(s) overdue: ran {ran} step(s) inline, fanned out {fanned}; "
-        f"set {reconciled} timer(s) due within {HORIZON.seconds} s."
+        f"set {reconciled} timer(s) due within {HORIZON.seconds} s"
+        + (f"; resumed {resumed} re-clock run(s)." if resumed else ".")
     )
 
 

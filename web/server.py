@@ -10,20 +10,41 @@ import errno
 import os
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import click
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from jobs import embedded_redis, worker_process
+
+
+class DemoArbiter(Arbiter):
+    """Gunicorn's master for the demo: a hang-up (the terminal that ran `make demo` closed)
+    stops it as Ctrl-C does. Gunicorn's own answer, a reload, left a server on the port with
+    its embedded Redis and worker gone (they end on the hang-up). Production keeps the reload."""
+
+    def handle_hup(self) -> None:
+        self.log.info("Hang up: the demo's terminal closed; stopping.")
+        self.handle_int()
 
 
 class TicketflowServer(BaseApplication):
     """Gunicorn loading `wsgi:app` in each worker (no app object built in the master)."""
 
-    def __init__(self, options: dict[str, object]):
+    def __init__(self, options: dict[str, object], arbiter: type[Arbiter] = Arbiter):
         self.options = options
+        self.arbiter = arbiter
         super().__init__()
+
+    def run(self) -> None:
+        """BaseApplication.run with the arbiter class chosen."""
+        try:
+            self.arbiter(self).run()
+        except RuntimeError as exc:
+            print(f"\nError: {exc}\n", file=sys.stderr, flush=True)
+            sys.exit(1)
 
     def load_config(self) -> None:
         for key, value in self.options.items():
@@ -53,7 +74,7 @@ def serve(host: str, port: int, workers: int) -> None:
                 # A child process running `ticketflow worker`: this master never imports rq
                 # or redis, in either mode (tests/web/test_cli_imports.py checks it).
                 rq_worker = worker_process.spawn(embedded.url)
-        _run(host, port, workers)
+        _run(host, port, workers, demo=embedded is not None)
     finally:
         if rq_worker is not None:
             worker_process.stop(rq_worker)
@@ -77,7 +98,7 @@ def _refuse_a_port_in_use(host: str, port: int) -> None:
             ) from None
 
 
-def _run(host: str, port: int, workers: int) -> None:
+def _run(host: str, port: int, workers: int, demo: bool = False) -> None:
     TicketflowServer(
         {
             "bind": f"{host}:{port}",
@@ -92,7 +113,8 @@ def _run(host: str, port: int, workers: int) -> None:
             # the machine (tests, benchmarks, a second demo) would take it over.
             "control_socket_disable": True,
             "post_worker_init": _leave_interrupt_to_the_master,
-        }
+        },
+        DemoArbiter if demo else Arbiter,
     ).run()
 
 

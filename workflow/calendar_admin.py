@@ -1,8 +1,9 @@
 """Admins create and change business calendars (the SLA plans' verbs: `workflow.plan_admin`).
 
 A change that moves deadlines (a calendar's hours, zone, holidays or country) applies to the
-open tickets of every plan on it from now on, in the same transaction (`workflow.reclock`);
-the result carries the timer follow-ups for the caller to dispatch after the commit.
+open tickets of every plan on it from now on (`workflow.reclock`): the first batch in the
+same transaction, the rest in a background run (`workflow.reclock_runs`); the result carries
+the first batch's timer follow-ups for the caller to dispatch after the commit, and the run.
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import admin_history, plan_terms
+from workflow import admin_history, reclock_runs
 from workflow.admin_names import flush_unique, get_row, name_problems
 from workflow.calendar_input import describe_hours
 from workflow.models import SlaCalendar, SlaPlan
 from workflow.outcome import transaction
-from workflow.plan_admin import Saved, refuse_name, require_admin, tickets_text
+from workflow.plan_admin import Saved, refuse_name, require_admin, rest_text, tickets_text
 from workflow.plan_input import InvalidFields
-from workflow.reclock import reclock
 from workflow.rules import Actor
 
 MAX_CALENDAR_NAME = 120
@@ -77,15 +77,19 @@ def save_calendar(
         if not changed:
             return Saved(row.id, name)
         plans = session.scalars(select(SlaPlan).where(SlaPlan.calendar_id == row.id)).all()
-        changes = (
-            {p.id: (plan_terms.from_rows(p, old), plan_terms.from_rows(p, document)) for p in plans}
+        shots = (
+            {
+                p.id: (reclock_runs.snapshot(p, old), reclock_runs.snapshot(p, document))
+                for p in plans
+            }
             if old != document
             else {}
         )
         row.name, row.definition = name, document
         flush_unique(session, name, "calendar", refuse_name)
         note = f"The business calendar {name} changed; the SLA clocks were recomputed from now."
-        done = reclock(session, changes, actor, now, note)
+        began = reclock_runs.begin(session, shots, "calendar", row.id, name, actor, now, note)
+        done = began.reclocked
         admin_history.record(
             session,
             actor,
@@ -93,12 +97,14 @@ def save_calendar(
             "calendar.update",
             name,
             f"Changed the calendar {name}: {', '.join(changed)}; "
-            f"{tickets_text(done.tickets)} recomputed from now.",
+            f"{tickets_text(done.tickets)} recomputed from now{rest_text(began)}.",
             {
                 "name": {"from": old_name, "to": name},
                 "definition": {"from": old, "to": document},
                 "plans": sorted(p.name for p in plans),
-                "open_tickets": done.tickets,
+                "open_tickets": began.total,
             },
         )
-    return Saved(row.id, name, False, changed, done.tickets, done.follow_ups)
+    return Saved(
+        row.id, name, False, changed, done.tickets, done.follow_ups, began.run_id, began.total
+    )

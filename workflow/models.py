@@ -610,3 +610,45 @@ OPEN_BY_PLAN = Index(
 )
 """The admin's plan list counts open tickets per plan, and a change of a plan's terms
 re-clocks exactly those tickets (workflow/reclock.py): both read this index."""
+
+
+# ---- section: re-clock runs ------------------------------------------------------------------
+# Here rather than in workflow/reclock_runs.py so every user of `Base.metadata` (the tests'
+# create_all, the migration comparison) sees the table without importing that module.
+
+
+class ReclockRun(Base):
+    """An SLA plan or calendar change whose open tickets are re-clocked in the background.
+
+    The admin's request re-clocks the first batch and writes this row; a job
+    (jobs/reclock.py) re-clocks the rest in batches, each committing together with
+    `last_ticket_id`, so a job that runs twice or dies mid-batch re-clocks no ticket twice.
+    `changes` keeps each plan's terms before and after (plan columns and calendar document)
+    as `workflow.reclock_runs.terms` rebuilds them; only tickets up to `up_to_ticket_id`
+    (the newest open one at the change) are re-clocked: later ones started on the new terms."""
+
+    __tablename__ = "reclock_runs"
+    __table_args__ = (
+        Index(
+            "ix_reclock_runs_unfinished",
+            "id",
+            postgresql_where=text("finished_at IS NULL"),
+            sqlite_where=text("finished_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    """`sla_plan` or `calendar`: what the admin changed."""
+    subject_id: Mapped[int] = mapped_column(BigInteger)
+    subject: Mapped[str] = mapped_column(String(200))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    last_ticket_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    up_to_ticket_id: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = utc_column(nullable=False)
+    progressed_at: Mapped[datetime] = utc_column(nullable=False)
+    finished_at: Mapped[datetime | None] = utc_column()

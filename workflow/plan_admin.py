@@ -6,9 +6,11 @@ unique whatever their case (`workflow.admin_names`), one transaction per verb, e
 in the admin history.
 
 A change that moves deadlines (a plan's targets, threshold, calendar or escalation steps)
-applies to the open tickets on it from now on, in the same transaction (`workflow.reclock`):
-the result (`Saved`, shared with the calendar verbs) carries the timer follow-ups, which the
-caller dispatches after the commit so each ticket's timers move with its deadlines.
+applies to the open tickets on it from now on (`workflow.reclock`): the first batch in the
+same transaction, the rest in a background run (`workflow.reclock_runs`) whose id the result
+carries. The result (`Saved`, shared with the calendar verbs) carries the first batch's timer
+follow-ups, which the caller dispatches after the commit (and then enqueues the run's job),
+so each ticket's timers move with its deadlines.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflow import admin_history, plan_terms
+from workflow import admin_history, plan_terms, reclock_runs
 from workflow.admin_names import flush_unique, get_row, name_problems
 from workflow.errors import PermissionDenied
 from workflow.followups import FollowUp
@@ -36,7 +38,6 @@ from workflow.plan_input import (
     minutes_text,
     plan_values,
 )
-from workflow.reclock import reclock
 from workflow.rules import Actor
 
 MAX_PLAN_NAME = 60
@@ -53,6 +54,10 @@ class Saved:
     changed: list[str] = field(default_factory=list)
     tickets: int = 0
     follow_ups: list[FollowUp] = field(default_factory=list)
+    run_id: int | None = None
+    """The background run re-clocking the remaining open tickets (None: all done now)."""
+    total: int = 0
+    """Open tickets the change re-clocks in all (with the run's)."""
 
 
 def require_admin(actor: Actor) -> None:
@@ -129,6 +134,7 @@ def save_plan(
             return Saved(plan.id, plan.name, created=True, changed=["created"])
         old_calendar = session.get(SlaCalendar, plan.calendar_id) if plan.calendar_id else None
         before = plan_terms.from_rows(plan, old_calendar)
+        shot = reclock_runs.snapshot(plan, old_calendar)
         old = _columns(plan, old_calendar)
         _apply(plan, values)
         flush_unique(session, values.name, "SLA plan", refuse_name)
@@ -138,9 +144,18 @@ def save_plan(
             return Saved(plan.id, plan.name)
         after = plan_terms.from_rows(plan, document)
         note = f"The SLA plan {plan.name} changed; its clocks were recomputed from now."
-        done = reclock(
-            session, {plan.id: (before, after)} if before != after else {}, actor, now, note
+        shots = {plan.id: (shot, reclock_runs.snapshot(plan, document))}
+        began = reclock_runs.begin(
+            session,
+            shots if before != after else {},
+            "sla_plan",
+            plan.id,
+            plan.name,
+            actor,
+            now,
+            note,
         )
+        done = began.reclocked
         admin_history.record(
             session,
             actor,
@@ -148,13 +163,22 @@ def save_plan(
             "sla_plan.update",
             plan.name,
             f"Changed the SLA plan {plan.name}: {'; '.join(changed)}; "
-            f"{tickets_text(done.tickets)} recomputed from now.",
+            f"{tickets_text(done.tickets)} recomputed from now{rest_text(began)}.",
             {
                 **{k: {"from": old[k], "to": new[k]} for k in new if old[k] != new[k]},
-                "open_tickets": done.tickets,
+                "open_tickets": began.total,
             },
         )
-    return Saved(plan.id, plan.name, False, changed, done.tickets, done.follow_ups)
+    return Saved(
+        plan.id,
+        plan.name,
+        False,
+        changed,
+        done.tickets,
+        done.follow_ups,
+        began.run_id,
+        began.total,
+    )
 
 
 def fields_for(plan: SlaPlan) -> PlanFields:
@@ -237,6 +261,13 @@ def _team_problems(session: Session, policy: list[dict[str, Any]]) -> list[str]:
 def refuse_name(sentence: str) -> InvalidFields:
     """A name problem as the forms show it: next to the name field."""
     return InvalidFields({"name": [sentence]})
+
+
+def rest_text(began: reclock_runs.Began) -> str:
+    """What the history adds when a background run re-clocks the rest."""
+    if began.run_id is None:
+        return ""
+    return f", the other {began.total - began.reclocked.tickets} in the background"
 
 
 def tickets_text(count: int) -> str:

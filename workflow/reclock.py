@@ -20,6 +20,10 @@ new terms have no such step. Each ticket is written through the services' write 
 writer changed first is read again and done again. Tickets are read in batches by id, all
 inside the caller's transaction, so the change and every ticket's new clocks commit together
 or not at all; the caller dispatches the follow-ups after its commit.
+
+`reclock_batch` does one batch of ids after a cursor: an admin's change re-clocks its first
+batch in the request and leaves the rest to a background run (workflow/reclock_runs.py),
+whose batches each commit together with the run's cursor.
 """
 
 from __future__ import annotations
@@ -37,11 +41,12 @@ from workflow.definition_types import CLOCKS
 from workflow.errors import NotFound, StaleTicket
 from workflow.followups import CancelTimer, FollowUp, LiveUpdate, ScheduleTimer
 from workflow.loading import compiled_version
-from workflow.models import SlaStep, WorkflowVersion
+from workflow.models import SlaStep, TransitionLog, WorkflowVersion
 from workflow.outcome import log_row
 from workflow.plan_terms import Terms
 from workflow.rules import Actor
 from workflow.ticket_record import COLUMNS, TICKETS, TicketChange, TicketRecord, load_record
+from workflow.ticket_settings import CHANGE_SLA_PLAN
 
 if TYPE_CHECKING:
     from workflow.definition import Definition
@@ -51,6 +56,7 @@ ATTEMPTS = 3
 EVENT = "sla_terms_changed"
 """The transition log's name for "this ticket's plan changed under it" (no state change)."""
 _ZERO = timedelta(0)
+NO_BOUND = 2**62
 
 Changes = Mapping[int, tuple[Terms, Terms]]
 """Plan id -> (its terms before the change, its terms after)."""
@@ -63,6 +69,7 @@ _OPEN_ON_PLANS = (
         TICKETS.c.sla_plan_id.in_(bindparam("plans", expanding=True)),
         TICKETS.c.closed_at.is_(None),
         TICKETS.c.id > bindparam("after"),
+        TICKETS.c.id <= bindparam("upto"),
     )
     .order_by(TICKETS.c.id)
     .limit(bindparam("limit"))
@@ -71,10 +78,13 @@ _OPEN_ON_PLANS = (
 
 @dataclass
 class Reclocked:
-    """How many open tickets got new clocks, and the follow-ups to dispatch after commit."""
+    """How many open tickets got new clocks, and the follow-ups to dispatch after commit;
+    `last_id` is the highest ticket id read (a run's cursor), `read` how many were read."""
 
     tickets: int = 0
     follow_ups: list[FollowUp] = field(default_factory=list)
+    last_id: int = 0
+    read: int = 0
 
 
 def reclock(
@@ -91,35 +101,81 @@ def reclock(
     changing under it ATTEMPTS times (the caller's rollback then undoes everything)."""
     result = Reclocked()
     batch = batch or BATCH
-    after = 0
     while changes:
-        rows = session.execute(
-            _OPEN_ON_PLANS, {"plans": sorted(changes), "after": after, "limit": batch}
-        ).all()
-        if not rows:
+        part = reclock_batch(session, changes, actor, now, note, result.last_id, batch=batch)
+        result.tickets += part.tickets
+        result.follow_ups += part.follow_ups
+        result.read += part.read
+        if part.read < batch:
             break
-        done = _done(session, [row.id for row in rows])
-        for row in rows:
-            values = dict(zip((*COLUMNS, "checksum"), row, strict=True))
-            record = TicketRecord(values)
-            definition = compiled_version(
-                session, record.workflow_version_id, values["checksum"]
-            ).definition
-            follow_ups = _write(session, record, definition, changes, done, actor, now, note)
-            if follow_ups is not None:
-                result.tickets += 1
-                result.follow_ups += follow_ups
-        after = rows[-1].id
+        result.last_id = part.last_id
+    return result
+
+
+def reclock_batch(
+    session: Session,
+    changes: Changes,
+    actor: Actor,
+    now: datetime,
+    note: str,
+    after: int = 0,
+    upto: int | None = None,
+    batch: int | None = None,
+    since: datetime | None = None,
+) -> Reclocked:
+    """One batch of `reclock`: the open tickets on the plans with `after` < id <= `upto`,
+    at most `batch` (default BATCH) of them, in id order; `last_id` is where the next batch
+    starts. `since` (a background run's change time) leaves alone what started on the new
+    terms already: a next-response clock started at or after it, and a ticket put under
+    its plan (clocks restarted) at or after it."""
+    result = Reclocked(last_id=after)
+    if not changes:
+        return result
+    rows = session.execute(
+        _OPEN_ON_PLANS,
+        {
+            "plans": sorted(changes),
+            "after": after,
+            "upto": NO_BOUND if upto is None else upto,
+            "limit": batch or BATCH,
+        },
+    ).all()
+    if not rows:
+        return result
+    done = _done(session, [row.id for row in rows])
+    restarted = _plan_set_since(session, [row.id for row in rows], since)
+    for row in rows:
+        if row.id in restarted:
+            continue
+        values = dict(zip((*COLUMNS, "checksum"), row, strict=True))
+        record = TicketRecord(values)
+        definition = compiled_version(
+            session, record.workflow_version_id, values["checksum"]
+        ).definition
+        follow_ups = _write(session, record, definition, changes, done, actor, now, note, since)
+        if follow_ups is not None:
+            result.tickets += 1
+            result.follow_ups += follow_ups
+    result.read = len(rows)
+    result.last_id = rows[-1].id
     return result
 
 
 def retarget(
-    ticket: Any, before: Terms, after: Terms, definition: Definition, now: datetime
+    ticket: Any,
+    before: Terms,
+    after: Terms,
+    definition: Definition,
+    now: datetime,
+    since: datetime | None = None,
 ) -> None:
     """Move the ticket's clocks from the `before` terms to the `after` terms as of `now`
     (the rules of the module docstring), then let `clocks.recompute` pause what its state
-    pauses and refresh `next_due_at`. Changes only the ticket's columns."""
+    pauses and refresh `next_due_at`. Changes only the ticket's columns. A next-response
+    clock started at or after `since` is on the `after` terms already and keeps its time."""
     for clock in CLOCKS:
+        if clock == "next_response" and _started_since(ticket, since):
+            continue
         _retarget(ticket, clock, before, after, now)
     clocks.recompute(ticket, definition, now, after)
 
@@ -156,6 +212,7 @@ def _write(
     actor: Actor,
     now: datetime,
     note: str,
+    since: datetime | None = None,
 ) -> list[FollowUp] | None:
     """Retarget, log and save one ticket; read it again when a concurrent writer got there
     first. None when it was closed or moved to another plan meanwhile."""
@@ -164,7 +221,7 @@ def _write(
             return None
         before, after = changes[record.sla_plan_id]
         old = {c: getattr(record, f"{c}_due_at") for c in CLOCKS}
-        retarget(record, before, after, definition, now)
+        retarget(record, before, after, definition, now, since)
         follow_ups = timers(record, definition, before, after, now, done.get(record.id, set()))
         record.updated_at = now
         moved = {
@@ -219,6 +276,11 @@ def _retarget(ticket: Any, clock: str, before: Terms, after: Terms, now: datetim
     )
 
 
+def _started_since(ticket: Any, since: datetime | None) -> bool:
+    started = getattr(ticket, "next_response_started_at", None)
+    return since is not None and started is not None and started >= since
+
+
 def _owed(ticket: Any, clock: str) -> bool:
     """The clock has a deadline not met yet, running or paused (as clocks.py reads it)."""
     if getattr(ticket, f"{clock}_due_at") is None:
@@ -245,6 +307,21 @@ def _done(session: Session, ticket_ids: Sequence[int]) -> dict[int, Done]:
     for ticket_id, clock, cycle, step in rows:
         found.setdefault(ticket_id, set()).add((clock, cycle, step))
     return found
+
+
+def _plan_set_since(session: Session, ticket_ids: Sequence[int], since: datetime | None) -> set:
+    """Tickets put under a plan at or after `since` (their log; one query per batch)."""
+    if since is None:
+        return set()
+    return set(
+        session.scalars(
+            select(TransitionLog.ticket_id).where(
+                TransitionLog.ticket_id.in_(ticket_ids),
+                TransitionLog.event == CHANGE_SLA_PLAN,
+                TransitionLog.at >= since,
+            )
+        )
+    )
 
 
 def _iso(at: datetime | None) -> str | None:

@@ -74,9 +74,35 @@ def upgrade():
     op.create_index('ix_tickets_assignee_department', 'tickets', ['assignee_id', 'department_id'], unique=False)
     # --- section: attachments and live ------------------------------------------------
     pass
+    # --- section: re-clock runs ------------------------------------------------------------
+    # A big SLA plan or calendar change re-clocks its open tickets in background batches
+    # (workflow/reclock_runs.py, jobs/reclock.py); each batch commits with the run's cursor.
+    op.create_table('reclock_runs',
+    sa.Column('id', big, nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('subject_id', sa.BigInteger(), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('changes', sa.JSON(), nullable=False),
+    sa.Column('last_ticket_id', sa.BigInteger(), nullable=False),
+    sa.Column('up_to_ticket_id', sa.BigInteger(), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('done', sa.Integer(), nullable=False),
+    sa.Column('actor_id', big, nullable=True),
+    sa.Column('actor_role', sa.String(length=20), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('progressed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_reclock_runs_actor_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reclock_runs'))
+    )
+    op.create_index('ix_reclock_runs_unfinished', 'reclock_runs', ['id'], unique=False, postgresql_where=sa.text('finished_at IS NULL'), sqlite_where=sa.text('finished_at IS NULL'))
 
 
 def downgrade():
+    # --- section: re-clock runs ------------------------------------------------------------
+    op.drop_index('ix_reclock_runs_unfinished', table_name='reclock_runs')
+    op.drop_table('reclock_runs')
     # --- section: attachments and live ------------------------------------------------
     pass
     # --- section: queue pages ----------------------------------------------------------

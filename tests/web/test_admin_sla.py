@@ -9,13 +9,14 @@ from html import unescape
 
 import pytest
 from redis import Redis
+from rq import Queue
 from sqlalchemy import event, func, select
 
-from jobs import queues
+from jobs import queues, reclock
 from web.admin.sla_forms import rows_of
 from web.extensions import db
 from workflow import plan_admin
-from workflow.models import AdminChange, SlaCalendar, SlaPlan, Ticket
+from workflow.models import AdminChange, ReclockRun, SlaCalendar, SlaPlan, Ticket
 from workflow.plan_input import minutes_text
 
 OFFICE = {day: "09:00-17:00" for day in ("mon", "tue", "wed", "thu", "fri")}
@@ -441,3 +442,30 @@ def test_the_lists_make_the_same_few_queries_however_many_rows(app, admin, world
     world.session.commit()
     world.open()
     assert queries() == few <= 5
+
+
+def test_a_big_change_moves_the_first_batch_now_and_shows_the_background_progress(
+    admin, world, redis_url, monkeypatch
+):
+    monkeypatch.setattr("workflow.reclock.BATCH", 4)
+    opened = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    for i in range(10):
+        world.open(f"Ticket {i}", now=opened)
+    plan = sev_c(world)
+    answer = submit(admin, f"/admin/sla-plans/{plan.id}", plan_form(plan, resolution="8h"))
+    assert answer.status_code == 303
+    listed = page_text(admin.get("/admin/sla-plans"))
+    assert (
+        "the clocks of 4 open tickets were recomputed from now; "
+        "the other 6 are being re-clocked in the background"
+    ) in listed
+    assert "re-clocking: 4 of 10 tickets done" in listed
+    assert "Re-clocking: 4 of 10 tickets done" in page_text(
+        admin.get(f"/admin/sla-plans/{plan.id}")
+    )
+    run = world.session.scalars(select(ReclockRun)).one()
+    redis = Redis.from_url(redis_url)
+    try:  # enqueued after the commit, on the queue workers take last
+        assert reclock.job_id(run.id, 0) in Queue(queues.SWEEP, connection=redis).job_ids
+    finally:
+        redis.close()

@@ -40,7 +40,7 @@ def test_ticketflow_run_reaches_gunicorn_without_rq_or_redis_loaded():
     code = (
         "import sys\n"
         "from web import server\n"
-        f"server._run = lambda host, port, workers: {REPORT}\n"
+        f"server._run = lambda host, port, workers, **options: {REPORT}\n"
         "from web.cli import cli\n"
         "cli.main(['run', '--port', '1'], prog_name='ticketflow', standalone_mode=False)\n"
     )
@@ -61,7 +61,7 @@ def test_the_demo_starts_its_worker_without_rq_or_redis_in_the_master(tmp_path):
         "    return spawned[-1]\n"
         "worker_process.spawn = spawn\n"
         "seen = []\n"
-        f"server._run = lambda host, port, workers: seen.append({LOADED})\n"
+        f"server._run = lambda host, port, workers, **options: seen.append({LOADED})\n"
         "from web.cli import cli\n"
         "cli.main(['run', '--port', '1'], prog_name='ticketflow', standalone_mode=False)\n"
         "print([seen, len(spawned), [p.poll() is not None for p in spawned]])\n"

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from web import htmx
 from web.admin import bp
+from web.admin.reclock_start import saved_words, start_run
 from web.admin.sla_forms import DAY_NAMES, CalendarForm, calendar_data, calendar_fields
 from web.admin.sla_forms import show_problems as attach
 from web.auth import staff_required
@@ -142,6 +143,7 @@ def calendar(calendar_id: int | None = None):
                     db.session, current_user.actor, _now(), form.name.data, document, calendar_id
                 )
                 after_commit(Outcome(None, saved.follow_ups))
+                start_run(saved)
                 flash(_saved_message(saved))
                 return redirect(url_for("admin.calendars"), 303)
         except InvalidFields as exc:
@@ -199,7 +201,4 @@ def _saved_message(saved: plan_admin.Saved) -> str:
         return f"The calendar {saved.name} was created."
     if not saved.changed:
         return f"Nothing changed in the calendar {saved.name}."
-    return (
-        f"The calendar {saved.name} was saved; the clocks of {saved.tickets} open "
-        f"ticket{'s' if saved.tickets != 1 else ''} were recomputed from now."
-    )
+    return f"The calendar {saved.name} was saved; {saved_words(saved)}."

@@ -5,7 +5,9 @@ before due (not both), the calendar chosen (none: around the clock), the escalat
 edited as rows. A problem answers 422 with the sentence next to its field (an escalation
 row's next to that row) and the input kept; nothing is saved. Saving a changed plan
 recomputes its open tickets' clocks from now (workflow/plan_admin.py) and the route hands
-their timers to Redis after the commit. Without JavaScript, "Add rows" gives blank rows.
+their timers to Redis after the commit; beyond one batch the rest are re-clocked by a
+background run (workflow/reclock_runs.py), whose progress the plan pages show. Without
+JavaScript, "Add rows" gives blank rows.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import func, select
 
 from web.admin import bp
 from web.admin.people_forms import options
+from web.admin.reclock_start import saved_words, start_run
 from web.admin.sla_forms import (
     BLANK_ROWS,
     CLOCK_NAMES,
@@ -31,7 +34,7 @@ from web.admin.sla_forms import (
 from web.auth import staff_required
 from web.extensions import db
 from web.followups import after_commit
-from workflow import plan_admin
+from workflow import plan_admin, reclock_runs
 from workflow.models import Role, SlaCalendar, SlaPlan, Team
 from workflow.outcome import Outcome
 from workflow.plan_input import InvalidFields, PlanFields, minutes_text
@@ -52,6 +55,7 @@ def sla_plans():
         "admin/sla/plans.html",
         rows=rows,
         open_tickets=plan_admin.open_tickets_per_plan(db.session),
+        runs=_runs_per_plan(),
         target=minutes_text,
     )
 
@@ -86,6 +90,7 @@ def sla_plan(plan_id: int | None = None):
                 status = 422
             else:
                 after_commit(Outcome(None, saved.follow_ups))
+                start_run(saved)
                 flash(_saved_message(saved))
                 return redirect(url_for("admin.sla_plans"), 303)
     elif form.is_submitted():
@@ -110,9 +115,19 @@ def sla_plan(plan_id: int | None = None):
         all_problems=[m for f in form for m in _errors(f)]
         + [m for v in problems.values() for m in v],
         open_tickets=open_tickets,
+        runs=reclock_runs.runs_on_plan(db.session, plan_id) if plan_id else [],
         teams=db.session.scalars(select(Team.name).order_by(Team.name)).all(),
         clock_names=CLOCK_NAMES,
     ), status
+
+
+def _runs_per_plan() -> dict[int, list]:
+    """Unfinished background re-clock runs by plan id (one query; there are few)."""
+    runs: dict[int, list] = {}
+    for run in reclock_runs.unfinished(db.session):
+        for plan_id in run.changes:
+            runs.setdefault(int(plan_id), []).append(run)
+    return runs
 
 
 def _errors(field) -> list[str]:
@@ -126,7 +141,4 @@ def _saved_message(saved: plan_admin.Saved) -> str:
         return f"The SLA plan {saved.name} was created."
     if not saved.changed:
         return f"Nothing changed in the SLA plan {saved.name}."
-    return (
-        f"The SLA plan {saved.name} was saved; the clocks of {saved.tickets} open "
-        f"ticket{'s' if saved.tickets != 1 else ''} were recomputed from now."
-    )
+    return f"The SLA plan {saved.name} was saved; {saved_words(saved)}."
