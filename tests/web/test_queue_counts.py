@@ -187,3 +187,23 @@ def count_plan(engine, world) -> str:
         cursor = session.connection().connection.driver_connection.cursor()
         cursor.execute("EXPLAIN " + seen[-1][0], seen[-1][1])
         return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_counts_follow_an_agent_who_joins_a_department_and_never_show_anothers(browser, world):
+    """The counts statement is built once per person and what it names (their departments and
+    teams): joining a department counts its tickets at once, and a colleague's counts are
+    their own, before and after."""
+    ticket = world.open(now=world.now)
+    put(world, ticket, world.other_department)  # unassigned, in Billing only
+    assert world.other_department not in world.colleague.departments
+    browser.sign_in(world.colleague.email)
+    colleague_before = count_of(browser.get("/staff"), "Unassigned")
+
+    browser.sign_in(world.agent.email)
+    before = count_of(browser.get("/staff"), "Unassigned")
+    world.agent.departments.append(world.other_department)
+    world.session.commit()
+    assert count_of(browser.get("/staff"), "Unassigned") == str(int(before) + 1)
+
+    browser.sign_in(world.colleague.email)
+    assert count_of(browser.get("/staff"), "Unassigned") == colleague_before
