@@ -4,7 +4,7 @@ Queries only: the page of rows, with the names it shows (the capped counts of ev
 are in web/staff/queue_counts.py). Default order is what agents pick by: the most urgent
 priority first, then the nearest SLA due time; pages continue with a keyset (no OFFSET
 scans at a million tickets). Each queue reads a partial index in exactly this order
-(`ix_tickets_*_queue` in workflow/models.py), so its first page is its first 50 index
+(`ix_tickets_*_queue` in workflow/models/ticket_indexes.py), so its first page is its first 50 index
 entries; bench.pages measures them at 10,000 to 1,000,000 tickets.
 """
 
