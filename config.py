@@ -112,7 +112,7 @@ class Config:
         return {
             "SECRET_KEY": self.SECRET_KEY,
             "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(self.DATABASE_URL),
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "SQLALCHEMY_ENGINE_OPTIONS": {},  # liveness: workflow.liveness, no pre-ping
             "TICKETFLOW_ENV": self.ENV,
             "TICKETFLOW_TIMEZONE": self.TIMEZONE,
             "REDIS_URL": self.REDIS_URL,

@@ -11,6 +11,7 @@ from web.errors import register_error_handlers
 from web.extensions import csrf, db, limiter, login_manager, migrate
 from web.extensions import htmx as htmx_extension  # `web.htmx` is the page-or-fragment module
 from workflow.db import configure_engine
+from workflow.liveness import check_on_checkout
 
 MIGRATIONS = ROOT / "migrations"
 
@@ -24,7 +25,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     db.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        check_on_checkout(configure_engine(db.engine))
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     htmx_extension.init_app(app)

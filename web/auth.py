@@ -8,53 +8,84 @@ a ticket is checked by the route's query (someone else's ticket is a 404, never 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
+from functools import cached_property, wraps
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import abort, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from web import htmx
 from web.extensions import db
 from workflow.models import Role, User
+from workflow.prepared import Prepared
 from workflow.rules import Actor
-from workflow.services import actor_for
 
 STAFF_AREAS = ("/staff", "/admin", "/ops")
-_BY_ID = select(User).where(User.id == bindparam("id"))
+_COLUMNS = tuple(User.__table__.columns.keys())
+_BY_ID = Prepared(
+    select(*(getattr(User, name) for name in _COLUMNS)).where(User.id == bindparam("id"))
+)
+"""The person's row as plain values, on the driver connection (workflow/prepared.py): no
+ORM entity and no SQLAlchemy execution machinery on every signed-in request."""
 _DUMMY_HASH = generate_password_hash("not a real password")
 """Checked against when the email is unknown, so a wrong email costs as long as a wrong
 password and timing does not reveal which accounts exist."""
 
 
 class SessionUser(UserMixin):
-    """The signed-in person as Flask-Login sees them (a thin wrapper over the row)."""
+    """The signed-in person as Flask-Login sees them, read afresh on every request (a role
+    change or a deactivation takes effect at once). What every request needs (id, role,
+    name, active) comes from the row's plain values; the ORM `User` is built from those
+    same values only when a page asks for `.user`, without another query."""
 
-    def __init__(self, user: User):
-        self.user = user
-        self.id = str(user.id)
+    def __init__(self, row: User | dict[str, Any]):
+        if isinstance(row, User):  # sign-in, which has the ORM row already
+            values = {name: getattr(row, name) for name in _COLUMNS}
+            self.__dict__["user"] = row
+        else:
+            values = row
+        self.values = values
+        self.user_id: int = values["id"]
+        self.id = str(self.user_id)
+        self.role: Role = values["role"]
+        self.name: str = values["name"]
+        self.is_staff = self.role != Role.END_USER
 
     @property
     def is_active(self) -> bool:
-        return self.user.is_active
+        return bool(self.values["is_active"])
+
+    @cached_property
+    def user(self) -> User:
+        """The row as an ORM object in this request's session (relationships load lazily):
+        the session's own instance if the request loaded this person already (with any
+        change it made), else one made from the values already read, added without SQL."""
+        session = db.session()
+        loaded = session.identity_map.get(session.identity_key(User, self.user_id))
+        if loaded is not None:
+            return loaded
+        detached = User(**self.values)
+        make_transient_to_detached(detached)
+        session.add(detached)
+        return detached
 
     @property
     def actor(self) -> Actor:
-        return actor_for(self.user)
+        return Actor(self.user_id, Role(self.role).value, self.name)
 
 
 def init_login(manager: LoginManager) -> None:
     @manager.user_loader
     def load(user_id: str) -> SessionUser | None:
-        """Every signed-in request reads the person afresh (a role or deactivation takes
-        effect at once); the statement is built once (`session.get` builds its own per call)."""
+        """Every signed-in request reads the person afresh; the statement is built once."""
         if not user_id.isdecimal():
             return None
-        user = db.session.scalars(_BY_ID, {"id": int(user_id)}).one_or_none()
-        return SessionUser(user) if user is not None else None
+        row = _BY_ID.first(db.session, {"id": int(user_id)})
+        return SessionUser(dict(zip(_COLUMNS, row, strict=True))) if row is not None else None
 
     @manager.unauthorized_handler
     def sign_in_first() -> Any:
@@ -96,7 +127,7 @@ def staff_required(*roles: Role) -> Callable:
         def guarded(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return sign_in_redirect("staff.login")
-            if current_user.user.role not in allowed:
+            if current_user.role not in allowed:
                 abort(403, "Your role does not give access to this page.")
             return view(*args, **kwargs)
 
@@ -112,7 +143,7 @@ def end_user_required(view: Callable) -> Callable:
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if not current_user.is_authenticated:
             return sign_in_redirect("portal.login")
-        if current_user.user.role != Role.END_USER:
+        if current_user.role != Role.END_USER:
             abort(403, "This page is for customers; staff work from the dashboard.")
         return view(*args, **kwargs)
 

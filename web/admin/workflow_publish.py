@@ -40,10 +40,13 @@ def _page(
     mode: str, wf: Workflow, version: WorkflowVersion, status: int = 200, **extra: Any
 ) -> Any:
     """The publish (or roll back) page: what changes, and the mapping the move needs."""
-    definition = compiled_version(db.session, version.id, version.checksum).definition
+    try:
+        definition = compiled_version(db.session, version.id, version.checksum).definition
+    except InvalidDefinition:  # listed below as `problems`, and the page offers no form
+        definition = None
     current = _current(wf)
     change = None
-    if current is not None and current.id != version.id:
+    if definition is not None and current is not None and current.id != version.id:
         before = compiled_version(db.session, current.id, current.checksum).definition
         change = diff(before, definition)
     return render(
@@ -56,7 +59,7 @@ def _page(
         definition=definition,
         current=current,
         change=change,
-        removed=publishing.removed_states_in_use(db.session, version),
+        removed=publishing.removed_states_in_use(db.session, version) if definition else {},
         problems=wfdef.problems_in(version.source),
         chosen=extra.pop("chosen", {}),
         messages=extra.pop("messages", []),

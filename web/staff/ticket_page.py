@@ -40,7 +40,7 @@ NO_SUCH_TICKET = "There is no such ticket, or it belongs to a department you do 
 def _ours() -> Any:
     """True where the ticket is in one of the signed-in agent's departments."""
     mine = select(staff_departments.c.department_id).where(
-        staff_departments.c.user_id == current_user.user.id
+        staff_departments.c.user_id == current_user.user_id
     )
     return Ticket.department_id.in_(mine)
 
@@ -49,9 +49,8 @@ def find_visible(number: int) -> Ticket | None:
     """The ticket if this staff member may see it: admins and ops all, agents those of their
     departments or assigned to them."""
     query = select(Ticket).where(Ticket.number == number)
-    user = current_user.user
-    if user.role == Role.AGENT:
-        query = query.where(or_(_ours(), Ticket.assignee_id == user.id))
+    if current_user.role == Role.AGENT:
+        query = query.where(or_(_ours(), Ticket.assignee_id == current_user.user_id))
     return db.session.scalar(query)
 
 
@@ -60,14 +59,13 @@ def _in_sight(number: int) -> tuple[Sight, ticket_side.Side | None]:
     its id, its department and whether that is one of the agent's (ticket_side.Sight), and
     for HTMX what the answer will name and list (ticket_side.Side); 404 if this person may
     not see the ticket (the same rule as `find_visible`)."""
-    user = current_user.user
-    agent = user.role == Role.AGENT
+    user_id, agent = current_user.user_id, current_user.role == Role.AGENT
     side = None
     if htmx.wants_fragment():
-        side = ticket_side.read(number, user.id, agent)
+        side = ticket_side.read(number, user_id, agent)
         sight = side.sight
     else:
-        sight = ticket_side.sight(number, user.id, agent)
+        sight = ticket_side.sight(number, user_id, agent)
     if sight is None:
         abort(404, NO_SUCH_TICKET)
     return sight, side

@@ -65,10 +65,24 @@ def offers_targets(decisions: list[engine.Decision], shown: dict[str, list[str]]
 def options(lookups: dict[str, list[tuple[int, str]]]) -> dict[str, Markup]:
     """Each select's <option>s (agents, teams, departments), built once for all the forms
     that show it: the lists are the longest part of the answer (an option per agent)."""
-    return {
-        kind: Markup("".join(f'<option value="{int(i)}">{escape(n)}</option>' for i, n in pairs))
-        for kind, pairs in lookups.items()
-    }
+    return {kind: _option_list(tuple(pairs)) for kind, pairs in lookups.items()}
+
+
+_OPTION_LISTS: dict[tuple[tuple[int, str], ...], Markup] = {}
+_OPTION_LISTS_KEPT = 64
+
+
+def _option_list(pairs: tuple[tuple[int, str], ...]) -> Markup:
+    """The <option>s of one list, kept by the list's own values (ids and names, read in
+    this request) so that escaping every name is paid once per process while the lists
+    stay the same; a renamed agent makes a new key. Bounded: cleared when full."""
+    html = _OPTION_LISTS.get(pairs)
+    if html is None:
+        if len(_OPTION_LISTS) >= _OPTION_LISTS_KEPT:
+            _OPTION_LISTS.clear()
+        html = Markup("".join(f'<option value="{int(i)}">{escape(n)}</option>' for i, n in pairs))
+        _OPTION_LISTS[pairs] = html
+    return html
 
 
 def actions(definition: Any, decisions: list[engine.Decision]) -> dict[str, Any]:
