@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from workflow import clocks, escalation, plan_terms, services
 from workflow.errors import NotFound, StaleTicket, TransitionRejected
 from workflow.escalation import Action, Timer
 from workflow.followups import FollowUp, LiveUpdate, Notify, ScheduleTimer
+from workflow.insert_once import insert_once
 from workflow.machines import Compiled
 from workflow.models import (
     Department,
@@ -153,15 +153,7 @@ def _claim(session: Session, ticket: TicketRecord, timer: Timer, now: datetime) 
         "team_id": ticket.team_id,
         "department_id": ticket.department_id,
     }
-    table = SlaStep.__table__
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement = postgresql.insert(table).values(values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
-    else:  # pragma: no cover - the two backends Ticketflow supports are above
-        statement = insert(table).values(values)
-    return session.execute(statement.returning(table.c.id)).first() is not None
+    return insert_once(session, SlaStep.__table__, values)
 
 
 def _move_timer(session: Session, ticket: TicketRecord, pending: datetime | None) -> None:

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.escalation import BREACH
+from workflow.insert_once import insert_once
 from workflow.models import SlaOutcome, SlaStep
 
 NEXT_RESPONSE = "next_response"
@@ -105,12 +105,4 @@ def record(session: Session, stopped: ClockStopped) -> bool:
         "team_id": where[1],
         "department_id": where[2],
     }
-    table = SlaOutcome.__table__
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement = postgresql.insert(table).values(values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
-    else:  # pragma: no cover - the two backends Ticketflow supports are above
-        statement = insert(table).values(values)
-    return session.execute(statement.returning(table.c.id)).first() is not None
+    return insert_once(session, SlaOutcome.__table__, values)
