@@ -31,23 +31,20 @@ from __future__ import annotations
 
 import argparse
 import glob
-import http.client
 import os
 import pstats
-import threading
 import time
-from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bench import cpu_areas, http_statements
 from bench.browser import HttpSession
+from bench.http_load import Client, Job, Round, baseline, measure, post, run_clients
 from bench.webapp import (
     SERVER,
     Staff,
     bench_staff,
-    cpu_seconds,
     database_url,
     ensure_generated,
     memory_mb,
@@ -64,23 +61,6 @@ STATEMENT_REQUESTS = 50
 OPEN_STATES = ("new", "assigned", "in_progress", "awaiting_customer")
 NOTE = "Handing this over: the customer already tried the usual steps."
 REPLY = "<p>This should be fixed now. Is there anything else we can do for you?</p>"
-
-
-@dataclass
-class Job:
-    number: int
-    version: int
-    form: dict[str, str]
-
-
-@dataclass
-class Client:
-    person: Staff
-    jobs: list[Job]
-    session: HttpSession | None = None
-    latencies: list[float] = field(default_factory=list)
-    errors: dict[int, int] = field(default_factory=dict)
-    next: int = 0
 
 
 def work(
@@ -126,93 +106,6 @@ def work(
     return shares
 
 
-def post(client: Client, event: str) -> None:
-    job = client.jobs[client.next]
-    client.next += 1
-    assert client.session is not None and client.session.token is not None
-    form = {"version": str(job.version), "csrf_token": client.session.token, **job.form}
-    started = time.perf_counter()
-    try:
-        status, _ = client.session.request(
-            "POST",
-            f"/staff/tickets/{job.number}/events/{event}",
-            form,
-            {"HX-Request": "true", "X-CSRFToken": client.session.token},
-        )
-    except (OSError, http.client.HTTPException):
-        status = 0  # the connection broke: an error, never retried (it may have been done)
-    client.latencies.append((time.perf_counter() - started) * 1000)
-    if status != 200:
-        client.errors[status] = client.errors.get(status, 0) + 1
-
-
-def run_clients(clients: list[Client], event: str, seconds: float) -> float:
-    """All clients post as fast as they are answered for `seconds`; returns the wall time."""
-    stop = time.perf_counter() + seconds
-
-    def loop(client: Client) -> None:
-        while time.perf_counter() < stop and client.next < len(client.jobs):
-            post(client, event)
-
-    threads = [threading.Thread(target=loop, args=(c,)) for c in clients]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - started
-
-
-def backends(engine: Engine) -> list[int]:
-    """PostgreSQL backend pids connected to this database (the server's pool)."""
-    with engine.connect() as conn:
-        return list(
-            conn.scalars(
-                text(
-                    "SELECT pid FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-        )
-
-
-@dataclass
-class Round:
-    requests: int
-    wall: float
-    cpu: dict[str, float]
-    latencies: list[float]
-    errors: dict[int, int]
-
-    @property
-    def rate(self) -> float:
-        """Requests answered 200 per second (an error is not a transition)."""
-        return (self.requests - sum(self.errors.values())) / self.wall
-
-    def ms(self, who: str) -> float:
-        return self.cpu[who] / self.requests * 1000
-
-
-def measure(
-    engine: Engine, clients: list[Client], event: str, seconds: float, pids: dict[str, list[int]]
-) -> Round:
-    for c in clients:
-        c.latencies.clear()
-        c.errors.clear()
-    pids = {**pids, "PostgreSQL": backends(engine)}
-    before = {who: sum(cpu_seconds(p) for p in ps) for who, ps in pids.items()}
-    client_cpu = time.process_time()
-    wall = run_clients(clients, event, seconds)
-    cpu = {who: sum(cpu_seconds(p) for p in ps) - before[who] for who, ps in pids.items()}
-    cpu["load generator"] = time.process_time() - client_cpu
-    latencies = [x for c in clients for x in c.latencies]
-    errors: dict[int, int] = {}
-    for c in clients:
-        for status, n in c.errors.items():
-            errors[status] = errors.get(status, 0) + n
-    return Round(len(latencies), wall, cpu, latencies, errors)
-
-
 def profile(url: str, redis_url: str, person: Staff, jobs: list[Job], event: str, n: int) -> None:
     """`n` POSTs one at a time against one profiled worker; print where its time goes."""
     prefix = f"/tmp/ticketflow-bench-profile-{os.getpid()}"
@@ -236,6 +129,18 @@ def profile(url: str, redis_url: str, person: Staff, jobs: list[Job], event: str
         f"{wall / n * 1000:.1f} ms each (errors by status: {client.errors or 'none'})"
     )
     cpu_areas.report(stats, n, "request")
+
+
+def _print_round(name: str, r: Round) -> None:
+    print(
+        f"   {name}: {r.rate:6.0f} answered 200/s  CPU ms/request: workers "
+        f"{r.ms('gunicorn workers'):.2f}, PostgreSQL {r.ms('PostgreSQL'):.2f}, "
+        f"Redis {r.ms('Redis'):.2f}, load generator {r.ms('load generator'):.2f}; "
+        f"latency p50 {percentile(r.latencies, 50):.0f} ms, "
+        f"p95 {percentile(r.latencies, 95):.0f} ms; "
+        f"errors by status {r.errors or 'none'}",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -293,20 +198,12 @@ def main(argv: list[str] | None = None) -> None:
             }
             run_clients(clients, args.event, args.warmup)
             for i in range(args.rounds):
-                r = measure(engine, clients, args.event, args.seconds, pids)
+                r = measure(url.rsplit("/", 1)[1], clients, args.event, args.seconds, pids)
                 if not r.requests:
                     print("   the clients ran out of tickets: --regenerate or a larger --size")
                     break
                 rounds.append(r)
-                print(
-                    f"   round {i + 1}: {r.rate:6.0f} answered 200/s  CPU ms/request: workers "
-                    f"{r.ms('gunicorn workers'):.2f}, PostgreSQL {r.ms('PostgreSQL'):.2f}, "
-                    f"Redis {r.ms('Redis'):.2f}, load generator {r.ms('load generator'):.2f}; "
-                    f"latency p50 {percentile(r.latencies, 50):.0f} ms, "
-                    f"p95 {percentile(r.latencies, 95):.0f} ms; "
-                    f"errors by status {r.errors or 'none'}",
-                    flush=True,
-                )
+                _print_round(f"round {i + 1}", r)
             peak = max(memory_mb(p)[1] for p in workers)
             server.keep_log = any(r.errors for r in rounds)
             for c in clients:
@@ -326,6 +223,19 @@ def main(argv: list[str] | None = None) -> None:
             f" load generator)  target >= {TARGET_RPS:.0f}/s  {verdict}"
         )
         print(f"   worker peak resident memory: {peak:.0f} MB")
+        answer = max(c.answer_bytes for c in clients)
+        bare = baseline(
+            url, redis.url, args.workers, shares, args.event, answer, args.seconds, args.rounds
+        )
+        for i, r in enumerate(bare):
+            _print_round(f"baseline round {i + 1}", r)
+        ceiling = max(bare, key=lambda r: r.rate)
+        print(
+            f"   baseline in the same run: a bare Flask app answering {answer} bytes on the same"
+            f" server and clients (bench.serve_bare): best {ceiling.rate:.0f} req/s,"
+            f" {ceiling.ms('gunicorn workers'):.2f} CPU ms/request in the workers;"
+            f" Ticketflow's {args.event} reaches {best.rate / ceiling.rate:.2f} of it"
+        )
         rest = max(clients, key=lambda c: len(c.jobs) - c.next)
         counted = rest.jobs[rest.next : rest.next + STATEMENT_REQUESTS]
         rest.next += len(counted)

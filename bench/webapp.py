@@ -231,18 +231,24 @@ class Server:
 
 @contextmanager
 def running_server(
-    database: str, redis_url: str, workers: int, profile_prefix: str | None = None
+    database: str,
+    redis_url: str,
+    workers: int,
+    profile_prefix: str | None = None,
+    bare_bytes: int | None = None,
 ) -> Iterator[Server]:
     """`ticketflow run` (gunicorn, gevent worker, the access log as configured) on a free
     port; with `profile_prefix`, the same server with cProfile running in every worker
-    (bench.serve_profiled), each writing `<prefix>.<pid>` when it stops."""
+    (bench.serve_profiled), each writing `<prefix>.<pid>` when it stops; with `bare_bytes`,
+    the same server running a bare app that answers that many bytes (bench.serve_bare)."""
     port = embedded_redis.free_port()
     env = dict(os.environ, DATABASE_URL=database, REDIS_URL=redis_url)
-    runner = (
-        ["-c", "from web.cli import main; main()"]
-        if profile_prefix is None
-        else ["-m", "bench.serve_profiled", profile_prefix]
-    )
+    runner = ["-c", "from web.cli import main; main()"]
+    if profile_prefix is not None:
+        runner = ["-m", "bench.serve_profiled", profile_prefix]
+    elif bare_bytes is not None:
+        runner = ["-m", "bench.serve_bare"]
+        env["BENCH_BARE_BYTES"] = str(bare_bytes)
     log = f"/tmp/ticketflow-bench-server-{port}.log"
     with open(log, "w") as out:
         process = subprocess.Popen(

@@ -51,9 +51,35 @@ class TicketflowServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):  # noqa: ANN201 - gunicorn's hook
+        cooperative_psycopg()
         from wsgi import app
 
         return app
+
+
+def cooperative_psycopg() -> None:
+    """In a gevent worker (called once gunicorn's gevent worker has monkey-patched the
+    standard library, before the app loads): make psycopg wait for PostgreSQL through the
+    patched `select`, so a greenlet waiting on a query lets the worker's other requests and
+    event streams run.
+
+    psycopg picks its wait function once, when it is first imported: its C `wait_c` unless
+    gevent has patched `select` by then. The master imports psycopg before any worker
+    patches (the `web` package builds its engine hooks on import: workflow/liveness.py), so
+    every forked worker inherited `wait_c`, and each round trip to PostgreSQL froze the
+    whole worker: one request in flight per worker at any time, however many clients. This
+    makes the choice psycopg makes itself when it is imported after the patch (`wait_poll`
+    on Linux, `wait_select` where there is no poll). Without gevent's patch it does nothing.
+    """
+    from gevent import monkey
+
+    if not monkey.is_module_patched("select"):
+        return
+    import select
+
+    from psycopg import waiting
+
+    waiting.wait = waiting.wait_poll if hasattr(select, "poll") else waiting.wait_select
 
 
 def serve(host: str, port: int, workers: int) -> None:
