@@ -16,13 +16,14 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, Text, bindparam, cast, select
 from sqlalchemy.orm import Session, object_session, scoped_session
 
 from workflow.calendar_format import parse_calendar
 from workflow.calendars import ALWAYS_OPEN, Calendar
 from workflow.escalation import EMPTY, Policy, parse_policy
 from workflow.models import SlaCalendar, SlaPlan
+from workflow.prepared import Prepared
 
 TARGET_COLUMNS = {
     "first_response": "first_response_minutes",
@@ -84,42 +85,90 @@ def from_rows(plan: SlaPlan | None, calendar: SlaCalendar | dict[str, Any] | Non
 
 
 _PLANS = SlaPlan.__table__
-_LOAD = (
-    select(_PLANS, SlaCalendar.definition.label("calendar_definition"))
+PLAN_VALUES = (
+    _PLANS.c.id.label("plan_row_id"),
+    *(getattr(_PLANS.c, column).label(f"plan_{column}") for column in TARGET_COLUMNS.values()),
+    _PLANS.c.at_risk_percent.label("plan_at_risk_percent"),
+    _PLANS.c.at_risk_minutes.label("plan_at_risk_minutes"),
+    cast(_PLANS.c.escalation_policy, Text).label("plan_policy_text"),
+    cast(SlaCalendar.definition, Text).label("plan_calendar_text"),
+)
+"""A plan's terms as plain values, its documents as the text stored (a value tuple is the
+key of `from_values`'s cache, so an unchanged plan is never parsed or built again). A
+ticket's own load joins these (workflow/ticket_record.py) to spare the plan's query."""
+
+_LOAD = Prepared(
+    select(*PLAN_VALUES)
+    .select_from(_PLANS)
     .outerjoin(SlaCalendar, SlaCalendar.id == _PLANS.c.calendar_id)
     .where(_PLANS.c.id == bindparam("plan_id"))
 )
-"""Built once; plain rows (no ORM identity map): this runs on clock-changing transitions."""
+"""Built once, run on the driver connection (workflow/prepared.py)."""
+
+
+def join_plan(statement: Select[Any], plan_id: Any) -> Select[Any]:
+    """`statement` with the terms of plan `plan_id` (a column) added as PLAN_VALUES."""
+    return (
+        statement.add_columns(*PLAN_VALUES)
+        .outerjoin(_PLANS, _PLANS.c.id == plan_id)
+        .outerjoin(SlaCalendar, SlaCalendar.id == _PLANS.c.calendar_id)
+    )
+
+
+@lru_cache(maxsize=256)
+def from_values(values: tuple[Any, ...]) -> Terms:
+    """Terms from one row of PLAN_VALUES (None for the plan id: no plan). The same values
+    give the same (immutable) Terms object: an admin's edit changes the values, hence the key."""
+    plan_id, *minutes, percent, at_risk_minutes, policy, calendar = values
+    if plan_id is None:
+        return NONE
+    plan = SlaPlan(
+        id=plan_id,
+        **dict(zip(TARGET_COLUMNS.values(), minutes, strict=True)),
+        at_risk_percent=percent,
+        at_risk_minutes=at_risk_minutes,
+        escalation_policy=json.loads(policy) if policy else None,
+    )
+    return from_rows(plan, json.loads(calendar) if calendar else None)
 
 
 def load(session: Session, plan_id: int | None) -> Terms:
     """The terms of plan `plan_id` (NONE for no plan), with one query."""
     if plan_id is None:
         return NONE
-    row = session.connection().execute(_LOAD, {"plan_id": plan_id}).one_or_none()
-    if row is None:
-        return NONE
-    values = row._mapping
-    return from_rows(
-        SlaPlan(**{c.key: values[c.key] for c in _PLANS.columns}), values["calendar_definition"]
-    )
+    row = _LOAD.first(session, {"plan_id": plan_id})
+    return NONE if row is None else from_values(row)
+
+
+def prime(session: Session, values: tuple[Any, ...]) -> None:
+    """Hand `lazy` the terms a ticket's own load already read (PLAN_VALUES), for this
+    transaction: the clocks then need no query of their own."""
+    if values[0] is not None:
+        _transaction_cache(session)[values[0]] = from_values(values)
+
+
+def _transaction_cache(session: Session) -> dict[int | None, Terms]:
+    """Terms already known in the current transaction of `session`, by plan id."""
+    # the web's session is scoped (Flask-SQLAlchemy), which does not pass get_transaction on
+    current = session.registry() if isinstance(session, scoped_session) else session
+    transaction = current.get_transaction()
+    cached = session.info.get(_CACHE)
+    if cached is None or cached[0] is not transaction:
+        cached = (transaction, {})
+        session.info[_CACHE] = cached
+    return cached[1]
 
 
 def lazy(session: Session, plan_id: int | None) -> TermsSource:
     """A source that loads the terms on first use, once per transaction of `session` (a
-    customer's answer asks twice: the next-response clock starts, the event recomputes)."""
+    customer's answer asks twice: the next-response clock starts, the event recomputes),
+    unless the ticket's load primed them."""
 
     def source() -> Terms:
-        # the web's session is scoped (Flask-SQLAlchemy), which does not pass get_transaction on
-        current = session.registry() if isinstance(session, scoped_session) else session
-        transaction = current.get_transaction()
-        cached = session.info.get(_CACHE)
-        if cached is None or cached[0] is not transaction:
-            cached = (transaction, {})
-            session.info[_CACHE] = cached
-        terms = cached[1].get(plan_id)
+        known = _transaction_cache(session)
+        terms = known.get(plan_id)
         if terms is None:
-            terms = cached[1][plan_id] = load(session, plan_id)
+            terms = known[plan_id] = load(session, plan_id)
         return terms
 
     return source

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from workflow import plan_terms
 from workflow.errors import NotFound, StaleTicket
 from workflow.loading import compiled_version
 from workflow.machines import Compiled
@@ -33,11 +34,17 @@ COLUMNS: tuple[str, ...] = tuple(c.key for c in TICKETS.columns)
 ENTRY_COLUMNS = tuple(c.key for c in ThreadEntry.__table__.columns if c.key != "id")
 
 _LOAD = Prepared(
-    select(TICKETS, WorkflowVersion.checksum)
-    .join(WorkflowVersion, TICKETS.c.workflow_version_id == WorkflowVersion.id)
-    .where(TICKETS.c.id == bindparam("ticket_id"))
+    plan_terms.join_plan(
+        select(TICKETS, WorkflowVersion.checksum).join(
+            WorkflowVersion, TICKETS.c.workflow_version_id == WorkflowVersion.id
+        ),
+        TICKETS.c.sla_plan_id,
+    ).where(TICKETS.c.id == bindparam("ticket_id"))
 )
-"""Built once: a statement built per call costs more than the query itself."""
+"""Built once: a statement built per call costs more than the query itself. It brings the
+ticket's SLA plan terms along (two primary-key joins), so the clocks an event recomputes
+need no query of their own (workflow/plan_terms.py `prime`)."""
+_PLAN_AT = len(COLUMNS) + 1
 
 
 class TicketRecord:
@@ -128,10 +135,11 @@ def load_record(
     row = _LOAD.first(session, {"ticket_id": ticket_id})
     if row is None:
         raise NotFound("There is no such ticket.")
-    values = dict(zip((*COLUMNS, "checksum"), row, strict=True))
+    values = dict(zip((*COLUMNS, "checksum"), row[:_PLAN_AT], strict=True))
     if actor.role == "end_user" and values["requester_id"] != actor.id:
         raise NotFound("There is no such ticket.")
     if expected_version is not None and values["version"] != expected_version:
         raise StaleTicket(values["number"], expected_version, values["version"])
     record = TicketRecord(values)
+    plan_terms.prime(session, row[_PLAN_AT:])
     return record, compiled_version(session, record.workflow_version_id, values["checksum"])
