@@ -4,7 +4,8 @@ jobs, notifications as mail jobs.
 Called only after the transaction committed (a job enqueued earlier could run before its row
 exists). Never raises on a Redis outage, and stops at the first failure, so an outage costs
 the caller one short timeout, not one per follow-up: the database is the source of truth and
-the sweep reconciles timers once Redis is back.
+the sweep reconciles timers, and enqueues the mail of outbox rows still unsent
+(workflow/outbox.py), once Redis is back.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def dispatch(
     """(Re)schedule or cancel timers, enqueue mail, then publish
     live updates on `channel` (the `LIVE_CHANNEL` setting), all in one pipelined round trip
     (a transition's dispatch was two or three); False when Redis could not be reached
-    (nothing is retried here: the sweep reconciles timers)."""
+    (nothing is retried here: the sweep reconciles timers and mail)."""
     items = list(follow_ups)
     try:
         with connection.pipeline(transaction=False) as pipe:
@@ -37,6 +38,6 @@ def dispatch(
                     pipe.publish(channel, live.message(item))
             pipe.execute()
     except RedisError as exc:
-        log.warning("Redis is unreachable; timers wait for the sweep (%s).", exc)
+        log.warning("Redis is unreachable; timers and mail wait for the sweep (%s).", exc)
         return False
     return True

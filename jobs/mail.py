@@ -1,11 +1,11 @@
 """Mail: composing and sending over SMTP, and the RQ job that tells people about tickets.
 
 Shared by the web (which enqueues password-reset and invitation links as `send_message`
-jobs, web/mail.py) and the workers (the `send_notification` and `send_message` jobs), so
-it lives here and never imports Flask: settings come in as a `MailSettings`. Without
-MAIL_SERVER a message is written to the log and, when MAIL_OUTBOX names a folder
-(`ticketflow run` sets instance/outbox for the demo), as an `.eml` file there, so it can
-still be read on a laptop with no mail server.
+jobs, web/mail.py) and the workers (the `send_notification` job, which mails one row of the
+mail outbox, and `send_message`), so it lives here and never imports Flask: settings come
+in as a `MailSettings`. Without MAIL_SERVER a message is written to the log and, when
+MAIL_OUTBOX names a folder (`ticketflow run` sets instance/outbox for the demo), as an
+`.eml` file there, so it can still be read on a laptop with no mail server.
 """
 
 from __future__ import annotations
@@ -19,15 +19,12 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import nh3
-from rq import Queue, get_current_job
-from rq.job import Job
-from sqlalchemy import select
+from rq import get_current_job
+from sqlalchemy.orm import Session
 
-from jobs import runtime
-from jobs.queues import FAILURE_TTL, MAIL_RETRY, MAIL_TIMEOUT, RESULT_TTL
-from workflow import group_notices
-from workflow.models import EntryKind, Notification, ThreadEntry, Ticket, User
+from jobs import queues, runtime
+from workflow import group_notices, notices, outbox
+from workflow.models import OutboxMail, Ticket, User
 
 SMTP_TIMEOUT = 5  # seconds: a slow mail server must not hold a request for long
 log = logging.getLogger(__name__)
@@ -109,25 +106,46 @@ def deliver(settings: MailSettings, message: EmailMessage) -> None:
 # ---- the job ---------------------------------------------------------------------------------
 
 
-def send_notification(kind: str, ticket_id: int, recipient_id: int | None) -> str:
-    """RQ job: mail one person about one ticket. Reads everything again (the job takes ids,
-    not objects); a person or ticket that is gone, or inactive, gets nothing. A failing
-    server raises, so RQ retries the job later (jobs/queues.py MAIL_RETRY).
+def send_notification(outbox_id: int) -> str:
+    """RQ job: mail the notice of one mail-outbox row (workflow/outbox.py), at least once.
 
-    Without a recipient, for a ticket left to a team or department (workflow/group_notices),
-    it records the group's in-app notices and hands each person's mail to a job of its own,
-    so a retried mail never goes twice to the others."""
-    if recipient_id is None and kind in group_notices.KINDS:
-        return _fan_out(kind, ticket_id)
+    Loads the row locked for this job (a second run at the same moment skips it); a row
+    already sent returns "already sent", so a job run twice, or a row enqueued twice (its
+    job id is `queues.mail_id`), sends one mail. Otherwise it sends and marks the row sent
+    in its own commit. A crash between the server's answer and that commit sends the mail
+    again on the next run: delivery is at-least-once, the right side to err on, since a
+    duplicate notice costs a reader a second glance while a lost one can leave a ticket
+    unanswered, and no mail protocol lets us make the two steps one. A failing server
+    records the error on the row and raises, so RQ retries the job (MAIL_RETRY); a person
+    or ticket that is gone, or inactive, gets nothing (the row counts as sent).
+
+    A group notice (no recipient) records the group's in-app notices and one child row per
+    person in one commit with its own `sent_at`, then enqueues the children's jobs: each
+    person's mail is a row of its own, so a retried mail never goes twice to the others
+    and a child whose enqueue was lost is found by the sweep like any other row."""
     with runtime.session() as session:
-        ticket = session.get(Ticket, ticket_id)
-        person = session.get(User, recipient_id) if recipient_id is not None else None
+        row = outbox.claim(session, outbox_id)
+        if row is None:
+            there = outbox.exists(session, outbox_id)
+            return "being sent by another job" if there else "no such notice"
+        if row.sent_at is not None:
+            return "already sent"
+        if row.recipient_id is None and row.kind in group_notices.KINDS:
+            return _fan_out(session, row)
+        ticket = session.get(Ticket, row.ticket_id)
+        person = session.get(User, row.recipient_id) if row.recipient_id is not None else None
         if ticket is None or person is None or not person.is_active:
+            _done(session, row)
             return "nobody to mail"
-        subject, body = _text(session, kind, ticket, person)
-    settings = MailSettings.from_config(runtime.config())
-    deliver(settings, compose(settings, person.email, subject, body))
-    return f"mailed {kind} about #{ticket.number} to user {person.id}"
+        subject, body = notices.mail_text(session, row, ticket, person)
+        settings = MailSettings.from_config(runtime.config())
+        try:
+            deliver(settings, compose(settings, person.email, subject, body))
+        except MailNotSent as exc:
+            _done(session, row, str(exc)[:1000])
+            raise
+        _done(session, row)
+        return f"mailed {row.kind} about #{ticket.number} to user {person.id}"
 
 
 def send_message(to: str, subject: str, body: str) -> str:
@@ -139,96 +157,32 @@ def send_message(to: str, subject: str, body: str) -> str:
     return f"mailed {subject!r}"
 
 
-def _fan_out(kind: str, ticket_id: int) -> str:
-    """Record the group's notices, then one mail job per person (inline when this runs
-    outside a worker, as in a test that calls the job directly)."""
-    with runtime.session() as session:
-        people = group_notices.fan_out(session, ticket_id, kind)
-    if not people:
+def _fan_out(session: Session, row: OutboxMail) -> str:
+    """Record the group's notices and its people's rows, mark the group's row sent, commit,
+    then enqueue each person's mail (run inline when this runs outside a worker, as in a
+    test that calls the job directly)."""
+    people = group_notices.fan_out(session, row.ticket_id, row.kind, row.group_id, row.log_id)
+    children = outbox.add_people(session, row, people, runtime.now())
+    _done(session, row)
+    if not children:
         return "nobody to tell"
+    ids = [child.id for child in children]
     job = get_current_job()
     if job is None:
-        for person in people:
-            send_notification(kind, ticket_id, person)
-        return f"mailed {kind} about ticket {ticket_id} to {len(people)} people"
-    mail = Queue(job.origin, connection=job.connection)
-    for person in people:
-        job_id = f"{job.id}-{person}"  # a rerun of this job re-enqueues, never duplicates
-        if Job.exists(job_id, connection=job.connection):
-            continue
-        mail.enqueue(
-            send_notification,
-            kind,
-            ticket_id,
-            person,
-            job_id=job_id,
-            job_timeout=MAIL_TIMEOUT,
-            retry=MAIL_RETRY,
-            result_ttl=RESULT_TTL,
-            failure_ttl=FAILURE_TTL,
-        )
-    return f"queued {kind} mail about ticket {ticket_id} for {len(people)} people"
+        for child in ids:
+            send_notification(child)
+        return f"mailed {row.kind} about ticket {row.ticket_id} to {len(ids)} people"
+    queues.enqueue_mail(ids, job.connection)  # lost on a crash here: the sweep finds them
+    return f"queued {row.kind} mail about ticket {row.ticket_id} for {len(ids)} people"
 
 
-def _text(session: Any, kind: str, ticket: Ticket, person: User) -> tuple[str, str]:
-    """Subject and body for one kind of notice."""
-    number = f"#{ticket.number}"
-    if kind.startswith("sla."):
-        notice = session.scalar(
-            select(Notification.body)
-            .where(
-                Notification.user_id == person.id,
-                Notification.ticket_id == ticket.id,
-                Notification.kind == kind,
-            )
-            .order_by(Notification.id.desc())
-            .limit(1)
-        )
-        _, clock, step = kind.split(".", 2)
-        what = "at risk" if step == "at_risk" else "overdue"
-        subject = f"[Ticketflow] {number} {what}: {clock.replace('_', ' ')}"
-        return subject, f"Hello {person.name},\n\n{notice or subject}\n"
-    if kind == "assigned":
-        row = group_notices.last_move(session, ticket.id)
-        note = f"\n\nNote: {row.note}" if row is not None and row.note else ""
-        return (
-            f"[Ticketflow] {number} is now yours: {ticket.subject}",
-            f"Hello {person.name},\n\nticket {number} ({ticket.subject}) was assigned to you."
-            f"{note}\n",
-        )
-    if kind in group_notices.KINDS:
-        move = group_notices.describe(session, ticket, kind, moved_on_ok=True)
-        where = "your team" if kind == group_notices.TEAM_TRANSFER else "your department"
-        text = group_notices.notice_text(ticket, move, kind) if move else f"{number} moved."
-        return (
-            f"[Ticketflow] {number} was handed to {where}: {ticket.subject}",
-            f"Hello {person.name},\n\n{text}\n\nAnyone in it can claim the ticket.\n",
-        )
-    if kind in ("public_reply", "resolution_request"):
-        reply = session.scalar(
-            select(ThreadEntry.body)
-            .where(ThreadEntry.ticket_id == ticket.id, ThreadEntry.kind == EntryKind.PUBLIC_REPLY)
-            .order_by(ThreadEntry.id.desc())
-            .limit(1)
-        )
-        text = nh3.clean(reply or "", tags=set()).strip()
-        if kind == "resolution_request":
-            return (
-                f"[Ticketflow] {number}: is it solved? {ticket.subject}",
-                f"Hello {person.name},\n\n{text}\n\nPlease confirm in the Support Center "
-                "that this solves it, or tell us what is still wrong.\n",
-            )
-        return (
-            f"[Ticketflow] {number}: a reply about {ticket.subject}",
-            f"Hello {person.name},\n\n{text}\n\nYou can answer in the Support Center.\n",
-        )
-    if kind == "ticket_opened":
-        return (
-            f"[Ticketflow] We received your request {number}: {ticket.subject}",
-            f"Hello {person.name},\n\nthank you for your message. Your request has the number "
-            f"{number}; you can follow it and reply in the Support Center.\n",
-        )
-    return (
-        f"[Ticketflow] {number} was updated: {ticket.subject}",
-        f"Hello {person.name},\n\nticket {number} ({ticket.subject}) was updated.\n",
-    )
+def _done(session: Session, row: OutboxMail, error: str | None = None) -> None:
+    """Count the attempt and mark the row sent (or note the error) in one UPDATE, then
+    commit. One: a second UPDATE of a row this transaction already changed would make
+    PostgreSQL check its ticket key again, waiting on anyone who holds the ticket's row."""
+    row.attempts += 1
+    if error is None:
+        row.sent_at, row.last_error = runtime.now(), None
+    else:
+        row.last_error = error
+    session.commit()

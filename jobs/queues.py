@@ -11,6 +11,7 @@ cost well under a millisecond.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable
 from contextlib import nullcontext
@@ -33,6 +34,7 @@ QUEUES = (TIMERS, MAIL, SWEEP)
 
 FIRE_TIMER = "jobs.sla.fire_timer"
 SEND_MAIL = "jobs.mail.send_notification"
+"""Takes a mail-outbox row id (workflow/outbox.py)."""
 MAIL_TIMEOUT = 60
 MAIL_RETRY = Retry(max=5, interval=[10, 60, 300, 900, 3600])
 """A mail server that is down for a while still gets the message later."""
@@ -43,6 +45,7 @@ TIMER_RETRY = Retry(max=3, interval=[0, 10, 30])
 """A failed or abandoned step runs again soon: the step itself is idempotent."""
 RESULT_TTL = 600
 FAILURE_TTL = 7 * 24 * 3600
+log = logging.getLogger(__name__)
 
 
 def timer_id(ticket_id: int, clock: str, step: str) -> str:
@@ -64,10 +67,11 @@ def schedule(
     follow_ups: Iterable[FollowUp], connection: Redis, into: Pipeline | None = None
 ) -> int:
     """Schedule (or move) and cancel the timer jobs of `follow_ups`, and enqueue a mail job
-    per notification, in one round trip; returns how many jobs were touched. Raises
-    RedisError when Redis cannot be reached (callers on the request path catch it: the
-    sweep sets the timers later). With `into`, the commands are added to the caller's
-    pipeline, which the caller executes (jobs.dispatch: one round trip for everything)."""
+    per notification (its id from the outbox row's, `mail_id`), in one round trip; returns
+    how many jobs were touched. Raises RedisError when Redis cannot be reached (callers on
+    the request path catch it: the sweep sets the timers and mail later). With `into`, the
+    commands are added to the caller's pipeline, which the caller executes (jobs.dispatch:
+    one round trip for everything)."""
     items = [f for f in follow_ups if isinstance(f, ScheduleTimer | CancelTimer | Notify)]
     if not items:
         return 0
@@ -82,7 +86,10 @@ def schedule(
                 _schedule(pipe, q, registry, item)
                 touched += 1
             elif isinstance(item, Notify):
-                _mail(pipe, connection, item)
+                if item.outbox_id is None:  # every service records its notices (workflow/outbox)
+                    log.error("A notice not in the mail outbox was not enqueued: %s", item)
+                    continue
+                _mail(pipe, connection, item.outbox_id)
                 touched += 1
             else:
                 for step in item.steps:
@@ -112,11 +119,18 @@ def _schedule(pipe: Pipeline, q: Queue, registry: str, item: ScheduleTimer) -> N
     pipe.zadd(registry, {job.id: int(run_at(item.due_at).timestamp())})
 
 
-def _mail(pipe: Pipeline, connection: Redis, item: Notify) -> None:
+def mail_id(outbox_id: int) -> str:
+    """The job id of one outbox row's mail: enqueuing the row twice names the same job, and
+    a second run of it finds the row sent (jobs/mail.py) and mails nothing."""
+    return f"mail-{outbox_id}"
+
+
+def _mail(pipe: Pipeline, connection: Redis, outbox_id: int) -> None:
     mail = queue(connection, MAIL)
     job = mail.create_job(
         SEND_MAIL,
-        args=(item.kind, item.ticket_id, item.recipient_id),
+        args=(outbox_id,),
+        job_id=mail_id(outbox_id),
         timeout=MAIL_TIMEOUT,
         retry=MAIL_RETRY,
         result_ttl=RESULT_TTL,
@@ -126,6 +140,19 @@ def _mail(pipe: Pipeline, connection: Redis, item: Notify) -> None:
     pipe.sadd(Queue.redis_queues_keys, mail.key)
     job.save(pipeline=pipe)
     pipe.rpush(mail.key, job.id)
+
+
+def enqueue_mail(outbox_ids: Iterable[int], connection: Redis) -> int:
+    """Enqueue the mail job of each outbox row (the sweep, a group notice's people) in one
+    round trip; returns how many."""
+    ids = list(outbox_ids)
+    if not ids:
+        return 0
+    with connection.pipeline(transaction=False) as pipe:
+        for outbox_id in ids:
+            _mail(pipe, connection, outbox_id)
+        pipe.execute()
+    return len(ids)
 
 
 def scheduled_at(connection: Redis, ticket_id: int, clock: str, step: str) -> datetime | None:

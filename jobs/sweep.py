@@ -13,7 +13,10 @@ Every `INTERVAL` seconds (rq's cron, started by `ticketflow worker`) one sweep:
 3. reconciles: schedules again the timers of every ticket with a step due within
    `HORIZON`, so timers lost while Redis was away still fire at their second;
 4. resumes the background re-clock runs of big SLA plan or calendar changes that made no
-   progress for `jobs.reclock.STALL` (their job lost with Redis, or its worker killed).
+   progress for `jobs.reclock.STALL` (their job lost with Redis, or its worker killed);
+5. enqueues again the mail of outbox rows still unsent after `MAIL_GRACE` whose job Redis
+   no longer has (Redis was down at the commit, or the process died before the enqueue):
+   `resend_lost_mail`.
 
 Due steps are acted on within INTERVAL + GRACE seconds (35 s) of their due time.
 """
@@ -25,11 +28,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from redis import Redis
+from rq.job import Job
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from jobs import escalation, queues, reclock, runtime
-from workflow import escalating
+from workflow import escalating, outbox
 from workflow.errors import NotFound
 from workflow.models import Ticket
 
@@ -43,6 +48,15 @@ BUDGET = 20.0
 LOCK_ID = 0x5F7C_0001
 REDIS_LOCK = "ticketflow:sweep-lock"
 FIRE_DUE = "jobs.sla.fire_due"
+MAIL_GRACE = timedelta(minutes=2)
+"""An unsent outbox row younger than this is most likely still on its way (queued, or being
+sent); an older one whose job Redis does not have was lost."""
+MAIL_MAX_AGE = timedelta(days=1)
+"""Older unsent rows are left alone: their job failed for good (RQ keeps a failed job for
+`queues.FAILURE_TTL`, an operator's matter), and a day-late notice would mislead."""
+MAIL_BATCH = 500
+MAIL_LIMIT = 5000
+"""Unsent rows one sweep looks at; the rest wait for the next sweep."""
 
 DUE = (
     select(Ticket.id)
@@ -86,10 +100,12 @@ def sweep() -> str:
         upcoming = find_upcoming(session, runtime.now())
         reconciled = reconcile(session, upcoming, runtime.now())
         resumed = reclock.resume_stalled(session, runtime.redis(), runtime.now())
+        mailed = resend_lost_mail(session, runtime.redis(), runtime.now())
     return (
         f"{len(due)} ticket(s) overdue: ran {ran} step(s) inline, fanned out {fanned}; "
         f"set {reconciled} timer(s) due within {HORIZON.seconds} s"
-        + (f"; resumed {resumed} re-clock run(s)." if resumed else ".")
+        + (f"; resumed {resumed} re-clock run(s)" if resumed else "")
+        + (f"; enqueued {mailed} lost mail(s)." if mailed else ".")
     )
 
 
@@ -121,6 +137,31 @@ def reconcile(session: Session, ticket_ids: list[int], now: datetime) -> int:
             continue
         follow_ups += escalating.next_timers(ticket_id, timeline, done)
     return queues.schedule(follow_ups, runtime.redis()) if follow_ups else 0
+
+
+def resend_lost_mail(session: Session, connection: Redis, now: datetime) -> int:
+    """Enqueue again the mail of unsent outbox rows created between MAIL_MAX_AGE and
+    MAIL_GRACE ago whose job Redis does not have, in batches of MAIL_BATCH (one query and
+    one pipelined round trip each), at most MAIL_LIMIT rows. A job still queued, waiting
+    for a retry or failed is RQ's: the sweep replaces lost jobs, it adds no retries. Safe to
+    run twice: the job ids are the rows' (`queues.mail_id`), and a sent row is not resent."""
+    since, enqueued, seen = (now - MAIL_MAX_AGE, 0), 0, 0
+    while seen < MAIL_LIMIT:
+        rows = outbox.unsent(session, since, now - MAIL_GRACE, MAIL_BATCH)
+        if not rows:
+            break
+        seen, since = seen + len(rows), rows[-1]
+        ids = [row_id for _, row_id in rows]
+        with connection.pipeline(transaction=False) as pipe:
+            for row_id in ids:
+                pipe.exists(Job.key_for(queues.mail_id(row_id)))
+            present = pipe.execute()
+        enqueued += queues.enqueue_mail(
+            [i for i, p in zip(ids, present, strict=True) if not p], connection
+        )
+        if len(rows) < MAIL_BATCH:
+            break
+    return enqueued
 
 
 @contextmanager

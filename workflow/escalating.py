@@ -19,7 +19,7 @@ from html import escape
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from workflow import clocks, escalation, plan_terms, services
+from workflow import clocks, escalation, outbox, plan_terms, services
 from workflow.errors import NotFound, StaleTicket, TransitionRejected
 from workflow.escalation import Action, Timer
 from workflow.followups import FollowUp, LiveUpdate, Notify, ScheduleTimer
@@ -105,6 +105,7 @@ def _run(
         if result.ran:
             ticket.timer_due_at = pending
             change.save(session)
+            result.follow_ups = outbox.record(session, result.follow_ups, now)
             result.follow_ups.append(LiveUpdate(ticket.id, ticket.number, ticket.version))
         elif pending != ticket.timer_due_at:
             _move_timer(session, ticket, pending)
@@ -264,8 +265,8 @@ def _act(
         )
         return "Added an internal note.", []
     try:  # event
-        follow_ups = services.fire_in_transaction(
-            session, change, wf, action.value, SYSTEM, now, headline_text
+        follow_ups = services.fire_in_transaction(  # recorded with the step's notices
+            session, change, wf, action.value, SYSTEM, now, headline_text, record=False
         )
     except TransitionRejected as refused:
         return f"`{action.value}` could not fire: {' '.join(refused.reasons)}", []

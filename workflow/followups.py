@@ -2,7 +2,8 @@
 
 Services never talk to Redis; they return these values and the web layer or a job hands
 them to `jobs.queues` once the transaction has committed (a job enqueued earlier could run
-before the row exists).
+before the row exists). A `Notify` is also a mail-outbox row committed with the change, so
+losing the hand-over to Redis only delays the mail until the sweep.
 """
 
 from __future__ import annotations
@@ -34,11 +35,15 @@ class CancelTimer:
 
 @dataclass(frozen=True)
 class Notify:
-    """Tell a person about something that happened to a ticket (mail, in-app)."""
+    """Tell a person (or, with no recipient, the team or department `group_id`) about
+    something that happened to a ticket. The service writes it to the mail outbox in its
+    transaction (workflow/outbox.py), which sets `outbox_id`: the mail job takes that id."""
 
     kind: str
     ticket_id: int
     recipient_id: int | None
+    group_id: int | None = None
+    outbox_id: int | None = None
 
 
 @dataclass(frozen=True)

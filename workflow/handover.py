@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import admin_history, engine, services
+from workflow import admin_history, engine, outbox, services
 from workflow.errors import InvalidInput, PermissionDenied, StaleTicket, TicketflowError
 from workflow.followups import FollowUp, LiveUpdate
 from workflow.machines import Compiled
@@ -174,8 +174,8 @@ def _move(
     event = _fitting_event(wf, record, actor, now, note, params)
     follow_ups: list[FollowUp] = []
     if event is not None:
-        follow_ups = services.fire_in_transaction(
-            session, change, wf, event, actor, now, note, **params
+        follow_ups = services.fire_in_transaction(  # notices recorded after the save
+            session, change, wf, event, actor, now, note, record=False, **params
         )
     else:
         record.assignee_id = params.get("assignee_id")
@@ -189,6 +189,7 @@ def _move(
             )
         )
     change.save(session)
+    follow_ups = outbox.record(session, follow_ups, now)  # pinned to the move just saved
     return [*follow_ups, LiveUpdate(record.id, record.number, record.version)]
 
 

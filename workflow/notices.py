@@ -5,8 +5,10 @@ get a receipt when it opens: workflow/opening.py); staff hear about a ticket ass
 transferred to them by someone else, and about escalations (workflow/escalating.py). A
 ticket left to a team with nobody assigned tells the team's members, and one left in a
 department's intake queue tells its manager (workflow/group_notices.py: the job finds the
-people). The mail itself goes out through an RQ job after the commit (jobs/mail.py);
-nobody is told about their own action.
+people). Each notice is a mail-outbox row written in the change's transaction
+(workflow/outbox.py) and mailed by an RQ job after the commit (jobs/mail.py), with the
+text of `mail_text`: about the move or reply the row pins, not the latest one. Nobody is
+told about their own action.
 """
 
 from __future__ import annotations
@@ -15,9 +17,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import nh3
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflow import group_notices
 from workflow.followups import Notify
 from workflow.group_notices import DEPARTMENT_TRANSFER, TEAM_TRANSFER
-from workflow.models import EntryKind, ThreadEntry
+from workflow.models import EntryKind, Notification, OutboxMail, ThreadEntry, Ticket, User
 from workflow.rules import Actor
 
 ASSIGNED = "assigned"
@@ -57,9 +64,9 @@ def _left_to_a_group(ticket: Any, assignee_before: int | None) -> list[Notify]:
     if not moved:
         return []
     if ticket.team_id is not None:
-        return [Notify(TEAM_TRANSFER, ticket.id, None)]
+        return [Notify(TEAM_TRANSFER, ticket.id, None, ticket.team_id)]
     if ticket.department_id is not None:
-        return [Notify(DEPARTMENT_TRANSFER, ticket.id, None)]
+        return [Notify(DEPARTMENT_TRANSFER, ticket.id, None, ticket.department_id)]
     return []
 
 
@@ -68,3 +75,77 @@ def public_reply(ticket: Any, actor: Actor, kind: str = PUBLIC_REPLY) -> list[No
     if ticket.requester_id is None or ticket.requester_id == actor.id:
         return []
     return [Notify(kind, ticket.id, ticket.requester_id)]
+
+
+# ---- what the mail says -------------------------------------------------------------------
+
+
+def mail_text(session: Session, row: OutboxMail, ticket: Ticket, person: User) -> tuple[str, str]:
+    """Subject and body of one outbox row's mail to `person`, about what the row pins."""
+    number = f"#{ticket.number}"
+    kind = row.kind
+    if kind.startswith("sla."):
+        notice = session.scalar(
+            select(Notification.body)
+            .where(
+                Notification.user_id == person.id,
+                Notification.ticket_id == ticket.id,
+                Notification.kind == kind,
+            )
+            .order_by(Notification.id.desc())
+            .limit(1)
+        )
+        _, clock, step = kind.split(".", 2)
+        what = "at risk" if step == "at_risk" else "overdue"
+        subject = f"[Ticketflow] {number} {what}: {clock.replace('_', ' ')}"
+        return subject, f"Hello {person.name},\n\n{notice or subject}\n"
+    if kind == ASSIGNED:
+        move = group_notices.move_row(session, ticket.id, row.log_id)
+        note = f"\n\nNote: {move.note}" if move is not None and move.note else ""
+        return (
+            f"[Ticketflow] {number} is now yours: {ticket.subject}",
+            f"Hello {person.name},\n\nticket {number} ({ticket.subject}) was assigned to you."
+            f"{note}\n",
+        )
+    if kind in group_notices.KINDS:
+        told = group_notices.describe(
+            session, ticket, kind, row.group_id, row.log_id, moved_on_ok=True
+        )
+        where = "your team" if kind == TEAM_TRANSFER else "your department"
+        text = group_notices.notice_text(ticket, told, kind) if told else f"{number} moved."
+        return (
+            f"[Ticketflow] {number} was handed to {where}: {ticket.subject}",
+            f"Hello {person.name},\n\n{text}\n\nAnyone in it can claim the ticket.\n",
+        )
+    if kind in (PUBLIC_REPLY, RESOLUTION_REQUEST):
+        text = nh3.clean(_reply_body(session, ticket.id, row.entry_id), tags=set()).strip()
+        if kind == RESOLUTION_REQUEST:
+            return (
+                f"[Ticketflow] {number}: is it solved? {ticket.subject}",
+                f"Hello {person.name},\n\n{text}\n\nPlease confirm in the Support Center "
+                "that this solves it, or tell us what is still wrong.\n",
+            )
+        return (
+            f"[Ticketflow] {number}: a reply about {ticket.subject}",
+            f"Hello {person.name},\n\n{text}\n\nYou can answer in the Support Center.\n",
+        )
+    if kind == "ticket_opened":
+        return (
+            f"[Ticketflow] We received your request {number}: {ticket.subject}",
+            f"Hello {person.name},\n\nthank you for your message. Your request has the number "
+            f"{number}; you can follow it and reply in the Support Center.\n",
+        )
+    return (
+        f"[Ticketflow] {number} was updated: {ticket.subject}",
+        f"Hello {person.name},\n\nticket {number} ({ticket.subject}) was updated.\n",
+    )
+
+
+def _reply_body(session: Session, ticket_id: int, entry_id: int | None) -> str:
+    """The pinned public reply, or (none pinned) the latest one."""
+    query = select(ThreadEntry.body).where(
+        ThreadEntry.ticket_id == ticket_id, ThreadEntry.kind == EntryKind.PUBLIC_REPLY
+    )
+    if entry_id is not None:
+        query = query.where(ThreadEntry.id == entry_id)
+    return session.scalar(query.order_by(ThreadEntry.id.desc()).limit(1)) or ""

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from workflow import clocks, plan_terms
+from workflow import clocks, outbox, plan_terms
 from workflow.attachments import Staged, record
 from workflow.errors import InvalidInput, PermissionDenied
 from workflow.followups import LiveUpdate, Notify
@@ -175,11 +175,12 @@ def open_in_transaction(
         ],
     )
     session.flush()
+    receipt = outbox.record(session, [Notify("ticket_opened", ticket.id, requester_id)], now)
     return Outcome(
         ticket,
         [
             *clocks.timers(ticket, wf.definition, terms, now, cancel_idle=False),
-            Notify("ticket_opened", ticket.id, requester_id),
+            *receipt,
             LiveUpdate(ticket.id, ticket.number, ticket.version),
         ],
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from workflow import actions, clocks, engine, machines, notices, plan_terms, sla_outcomes
+from workflow import actions, clocks, engine, machines, notices, outbox, plan_terms, sla_outcomes
 from workflow.attachments import Staged, add_message
 from workflow.errors import InvalidInput, PermissionDenied, TransitionRejected
 from workflow.followups import FollowUp, LiveUpdate
@@ -126,6 +126,7 @@ def apply_event(
         change = TicketChange(ticket)
         follow_ups = _fire(session, change, wf, event, actor, now, note, params)
         change.save(session)
+        follow_ups = outbox.record(session, follow_ups, now)  # after the rows it pins
     live = LiveUpdate(ticket.id, ticket.number, ticket.version)
     return Applied(ticket, [*follow_ups, live], change, wf)
 
@@ -138,13 +139,19 @@ def fire_in_transaction(
     actor: Actor,
     now: datetime,
     note: str | None = None,
+    record: bool = True,
     **params: Any,
 ) -> list[FollowUp]:
     """`apply_event`'s decision, transition, actions and log row inside the caller's
     transaction, for a verb that moves several tickets at once and must leave every one of
     them as it was when one is refused (handing a deactivated agent's tickets over).
-    Raises before the record changes; the caller saves `change` and commits."""
-    return _fire(session, change, wf, event, actor, now, note, params)
+    Raises before the record changes; the caller saves `change` and commits.
+
+    Its notices are written to the mail outbox here, unpinned (the rows they are about are
+    written by the caller's save), unless `record=False`: then the caller passes the
+    follow-ups to `outbox.record` after `change.save` (the escalation steps do)."""
+    follow_ups = _fire(session, change, wf, event, actor, now, note, params)
+    return outbox.record(session, follow_ups, now, pin=False) if record else follow_ups
 
 
 # ---- thread --------------------------------------------------------------------------------
@@ -211,6 +218,7 @@ def reply(
             else [*_recompute(session, ticket, wf, now), *notices.public_reply(ticket, actor)]
         )
         change.save(session)
+        follow_ups = outbox.record(session, follow_ups, now)  # after the rows it pins
     return Outcome(ticket, [*follow_ups, LiveUpdate(ticket.id, ticket.number, ticket.version)])
 
 

@@ -60,7 +60,8 @@ def test_a_transfer_to_a_team_with_nobody_assigned_tells_its_members_with_the_no
     world.session.commit()
     ticket = claimed(world)
     moved = transfer(world, ticket, team_id=world.level2.id)
-    assert notices(moved.follow_ups) == [Notify(TEAM_TRANSFER, ticket.id, None)]
+    [notice] = notices(moved.follow_ups)
+    assert notice == Notify(TEAM_TRANSFER, ticket.id, None, world.level2.id, notice.outbox_id)
 
     queues.schedule(moved.follow_ups, redis)  # what the route's after-commit dispatch does
     run_mail_queue(redis)
@@ -98,9 +99,11 @@ def test_a_transfer_to_a_department_intake_queue_tells_its_manager(world, inbox)
     ticket = claimed(world)
     moved = transfer(world, ticket, department_id=world.other_department.id)
     [notice] = notices(moved.follow_ups)
-    assert notice == Notify(DEPARTMENT_TRANSFER, ticket.id, None)
+    assert notice == Notify(
+        DEPARTMENT_TRANSFER, ticket.id, None, world.other_department.id, notice.outbox_id
+    )
 
-    send_notification(notice.kind, notice.ticket_id, notice.recipient_id)
+    send_notification(notice.outbox_id)
 
     [mail] = inbox.messages
     assert mail["To"] == world.admin.email
@@ -114,7 +117,7 @@ def test_a_department_without_a_manager_tells_nobody(world, inbox):
     ticket = claimed(world)
     moved = transfer(world, ticket, department_id=world.other_department.id)
     [notice] = notices(moved.follow_ups)
-    assert send_notification(notice.kind, notice.ticket_id, None) == "nobody to tell"
+    assert send_notification(notice.outbox_id) == "nobody to tell"
     assert inbox.messages == []
 
 
@@ -123,7 +126,7 @@ def test_a_transfer_to_a_named_agent_tells_only_that_agent_with_the_note(world, 
     moved = transfer(world, ticket, team_id=world.level2.id, assignee_id=world.colleague.id)
     [notice] = notices(moved.follow_ups)
     assert (notice.kind, notice.recipient_id) == ("assigned", world.colleague.id)
-    send_notification(notice.kind, notice.ticket_id, notice.recipient_id)
+    send_notification(notice.outbox_id)
     [mail] = inbox.messages
     assert mail["To"] == world.colleague.email and NOTE in body(mail)
 
@@ -139,5 +142,5 @@ def test_a_team_notice_for_a_ticket_someone_took_meanwhile_tells_nobody(world, i
         START + timedelta(minutes=6),
     )
     [notice] = notices(moved.follow_ups)
-    assert send_notification(notice.kind, notice.ticket_id, None) == "nobody to tell"
+    assert send_notification(notice.outbox_id) == "nobody to tell"
     assert inbox.messages == []

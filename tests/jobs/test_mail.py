@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from rq import Queue
+from sqlalchemy import select
 
 from jobs import queues, runtime
 from jobs.embedded_redis import free_port
@@ -17,6 +18,7 @@ from jobs.mail import MailNotSent, send_notification
 from tests.jobs.conftest import steps, use_plan
 from workflow import escalating, services
 from workflow.followups import Notify
+from workflow.models import OutboxMail
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -51,6 +53,15 @@ def notices(follow_ups) -> list[Notify]:
     return [f for f in follow_ups if isinstance(f, Notify)]
 
 
+def receipt_of(world, ticket) -> int:
+    """The outbox row of the receipt the ticket's opening wrote."""
+    return world.session.scalar(
+        select(OutboxMail.id).where(
+            OutboxMail.ticket_id == ticket.id, OutboxMail.kind == "ticket_opened"
+        )
+    )
+
+
 def test_an_escalation_mails_the_people_it_notifies(world, inbox, redis):
     use_plan(world, "SEV A")
     ticket = world.open(now=START)
@@ -58,7 +69,8 @@ def test_an_escalation_mails_the_people_it_notifies(world, inbox, redis):
     run = escalating.run_due(world.session, ticket.id, START + timedelta(minutes=30))
     queues.schedule(run.follow_ups, redis)  # what the job's dispatch does
     jobs = Queue(queues.MAIL, connection=redis).get_jobs()
-    assert {j.args[2] for j in jobs} == {world.agent.id, world.colleague.id}
+    assert {j.id for j in jobs} == {queues.mail_id(n.outbox_id) for n in notices(run.follow_ups)}
+    assert {n.recipient_id for n in notices(run.follow_ups)} == {world.agent.id, world.colleague.id}
     for job in jobs:
         send_notification(*job.args)
     by_recipient = {m["To"]: m for m in inbox.messages}
@@ -76,7 +88,7 @@ def test_the_customer_hears_of_a_public_reply_and_never_of_an_internal_note(worl
     outcome = services.reply(s, ticket.id, agent, START, "<p>Please update to <b>5.2</b>.</p>")
     [notice] = notices(outcome.follow_ups)
     assert (notice.kind, notice.recipient_id) == ("public_reply", world.customer.id)
-    send_notification(notice.kind, notice.ticket_id, notice.recipient_id)
+    send_notification(notice.outbox_id)
     [mail] = inbox.messages
     assert mail["To"] == world.customer.email
     assert "Please update to 5.2." in body(mail) and "Internal" not in body(mail)
@@ -95,7 +107,7 @@ def test_a_resolution_request_and_an_assignment_are_mailed(world, inbox):
     resolved = services.apply_event(s, ticket.id, "resolve", agent, START, reply="New toner.")
     [notice] = notices(resolved.follow_ups)
     assert (notice.kind, notice.recipient_id) == ("resolution_request", world.customer.id)
-    send_notification(notice.kind, notice.ticket_id, notice.recipient_id)
+    send_notification(notice.outbox_id)
     assert inbox.messages[-1]["Subject"].startswith(f"[Ticketflow] #{ticket.number}: is it solved?")
 
 
@@ -113,15 +125,18 @@ def test_a_mail_server_that_is_down_fails_the_job_so_rq_retries_it(world, job_en
     monkeypatch.setenv("MAIL_PORT", str(free_port()))  # nothing listens there
     runtime.reset()
     with pytest.raises(MailNotSent):
-        send_notification("ticket_opened", ticket.id, world.customer.id)
+        send_notification(receipt_of(world, ticket))
     assert queues.MAIL_RETRY.max >= 3
+    world.session.expire_all()
+    row = world.session.get(OutboxMail, receipt_of(world, ticket))
+    assert row.sent_at is None and row.attempts == 1 and "ConnectionRefusedError" in row.last_error
 
 
 def test_without_a_server_mail_goes_to_the_outbox(world, job_env, monkeypatch, tmp_path: Path):
     ticket = world.open(now=START)
     monkeypatch.setenv("MAIL_OUTBOX", str(tmp_path))
     runtime.reset()
-    send_notification("ticket_opened", ticket.id, world.customer.id)
+    send_notification(receipt_of(world, ticket))
     [eml] = tmp_path.glob("*.eml")
     mail = message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert mail["Subject"] == (

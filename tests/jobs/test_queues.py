@@ -67,13 +67,13 @@ def test_steps_are_separate_jobs_and_a_stopped_clock_cancels_them_all(redis):
     assert not Job.exists("sla-7-resolution-breach", connection=redis)
 
 
-def test_notifications_become_mail_jobs(redis):
-    queues.schedule([Notify("sla.resolution.breach", 7, 3)], redis)
-    [job] = Queue(queues.MAIL, connection=redis).get_jobs()
-    assert (job.func_name, job.args) == (
-        "jobs.mail.send_notification",
-        ("sla.resolution.breach", 7, 3),
-    )
+def test_notifications_become_mail_jobs_named_after_their_outbox_row(redis):
+    queues.schedule([Notify("sla.resolution.breach", 7, 3, outbox_id=41)], redis)
+    queues.schedule([Notify("sla.resolution.breach", 7, 3, outbox_id=41)], redis)
+    jobs = Queue(queues.MAIL, connection=redis).get_jobs()
+    assert {(job.id, job.func_name, job.args) for job in jobs} == {
+        ("mail-41", "jobs.mail.send_notification", (41,))
+    }
 
 
 def test_opening_a_ticket_schedules_the_first_step_of_each_running_clock(world, redis):

@@ -238,6 +238,9 @@ def test_seed_demo_builds_the_help_desk_of_the_story_and_prints_the_logins(sqlit
             conn.execute(text("SELECT state, count(*) FROM tickets GROUP BY state")).all()
         )
         last_event = conn.scalar(text("SELECT max(at) FROM transition_log"))
+        outbox = conn.execute(
+            text("SELECT count(*), count(sent_at) FROM mail_outbox")
+        ).one()  # the stories made notices (receipts, replies), none left to be mailed
         seeded_at = conn.scalar(text("SELECT max(created_at) FROM users"))
     assert topics == [
         ("General", "Low", "SEV C", "Customer Support"),
@@ -247,6 +250,7 @@ def test_seed_demo_builds_the_help_desk_of_the_story_and_prints_the_logins(sqlit
     assert teams == [("Level 1 Support", "Isabella Rossi"), ("Level 2 Support", "Winston Clarke")]
     assert plans == ["SEV A", "SEV B", "SEV C"]
     assert last_event <= seeded_at  # every story happened before the seed ran (ISO text)
+    assert outbox[0] > 20 and outbox[1] == outbox[0]
     # a few dozen tickets, several in every state of the support workflow
     assert states == {
         "new": 8,

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from workflow import handover, services, staffing
 from workflow.errors import InvalidInput, PermissionDenied, StaleTicket
 from workflow.handover import QUEUE, Destination
-from workflow.models import AdminChange, Role, Team, Ticket, TransitionLog, User
+from workflow.models import AdminChange, OutboxMail, Role, Team, Ticket, TransitionLog, User
 from workflow.staffing import StaffDetails
 
 
@@ -188,6 +188,17 @@ def test_tickets_handed_to_a_colleague_go_through_a_transfer_by_the_admin(world)
         last = logs(world, ticket)[-1]
         assert (last.event, last.actor_id, last.actor_role) == ("transfer", world.admin.id, "admin")
         assert last.note == "Alice Agent's account was deactivated; the ticket goes to Bob Level2."
+        # the colleague's mail is in the outbox, pinned to this very move (its own note)
+        [mail] = world.session.scalars(
+            select(OutboxMail).where(
+                OutboxMail.ticket_id == ticket.id, OutboxMail.recipient_id == world.colleague.id
+            )
+        ).all()
+        assert (mail.kind, mail.recipient_id, mail.log_id) == (
+            "assigned",
+            world.colleague.id,
+            last.id,
+        )
     assert fresh(world, User, world.agent.id).is_active is False
     [row] = history(world, "staff.deactivate")
     assert row.summary == "Deactivated Alice Agent; 2 open tickets handed over."

@@ -15,12 +15,14 @@ the migration comparison) and every relationship's class names resolve on the on
 - `content`: canned responses, attachments, notifications
 - `sla`: calendars, SLA plans, recorded steps and outcomes, re-clock runs
 - `admin`: the admin change history
+- `outbox`: the mail outbox (one row per notice, written with the change)
 """
 
 from workflow.models.admin import AdminChange
 from workflow.models.base import NAMING, Base, Id, UtcDateTime, stored_enum, utc_column
 from workflow.models.content import Attachment, CannedResponse, Notification
 from workflow.models.lifecycle import HelpTopic, Priority, VersionStatus, Workflow, WorkflowVersion
+from workflow.models.outbox import OutboxMail
 from workflow.models.people import Department, Role, Team, User, staff_departments, team_members
 from workflow.models.sla import ReclockRun, SlaCalendar, SlaOutcome, SlaPlan, SlaStep
 from workflow.models.thread import EntryKind, ThreadEntry, TransitionLog
@@ -43,6 +45,7 @@ __all__ = [
     "HelpTopic",
     "Id",
     "Notification",
+    "OutboxMail",
     "Priority",
     "ReclockRun",
     "Role",
