@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from jobs import queues, runtime
 from workflow import group_notices, notices, outbox
+from workflow.followups import Notify
 from workflow.models import OutboxMail, Ticket, User
 
 SMTP_TIMEOUT = 5  # seconds: a slow mail server must not hold a request for long
@@ -106,8 +107,12 @@ def deliver(settings: MailSettings, message: EmailMessage) -> None:
 # ---- the job ---------------------------------------------------------------------------------
 
 
-def send_notification(outbox_id: int) -> str:
+def send_notification(outbox_id: int, *before_outbox: Any) -> str:
     """RQ job: mail the notice of one mail-outbox row (workflow/outbox.py), at least once.
+
+    A job enqueued by a release before the outbox carries (kind, ticket id, recipient id)
+    instead: it still reaches its reader (`_from_an_older_release`), so the mail queue need not
+    be drained before an upgrade.
 
     Loads the row locked for this job (a second run at the same moment skips it); a row
     already sent returns "already sent", so a job run twice, or a row enqueued twice (its
@@ -123,6 +128,8 @@ def send_notification(outbox_id: int) -> str:
     person in one commit with its own `sent_at`, then enqueues the children's jobs: each
     person's mail is a row of its own, so a retried mail never goes twice to the others
     and a child whose enqueue was lost is found by the sweep like any other row."""
+    if before_outbox:
+        return _from_an_older_release(outbox_id, *before_outbox)
     with runtime.session() as session:
         row = outbox.claim(session, outbox_id)
         if row is None:
@@ -146,6 +153,18 @@ def send_notification(outbox_id: int) -> str:
             raise
         _done(session, row)
         return f"mailed {row.kind} about #{ticket.number} to user {person.id}"
+
+
+def _from_an_older_release(kind: Any, ticket_id: int, recipient_id: int | None) -> str:
+    """An older release's job: write its notice to the outbox now (unpinned: the mail tells
+    of the ticket's latest move or reply, as that release did), then send that row."""
+    with runtime.session() as session:
+        [notice] = outbox.record(
+            session, [Notify(str(kind), ticket_id, recipient_id)], runtime.now(), pin=False
+        )
+        session.commit()
+    assert isinstance(notice, Notify) and notice.outbox_id is not None
+    return send_notification(notice.outbox_id)
 
 
 def send_message(to: str, subject: str, body: str) -> str:

@@ -106,6 +106,21 @@ def test_a_mail_job_run_twice_sends_one_mail(world, inbox):
     assert row.attempts == 1 and row.last_error is None
 
 
+def test_a_mail_job_enqueued_by_the_release_before_the_outbox_still_reaches_its_reader(
+    world, inbox
+):
+    ticket = claimed(world, world.now)
+    transfer(world, ticket, world.now, assignee_id=world.colleague.id)
+    # what such a job carries: the kind, the ticket and the recipient, no outbox row
+    assert send_notification("assigned", ticket.id, world.colleague.id).startswith(
+        "mailed assigned"
+    )
+    [mail] = [m for m in inbox.messages if m["To"] == world.colleague.email]
+    assert f"#{ticket.number} is now yours" in mail["Subject"] and NOTE in body(mail)
+    legacy = rows(world, ticket_id=ticket.id, recipient_id=world.colleague.id)[-1]
+    assert legacy.sent_at is not None and legacy.log_id is None  # recorded, then sent
+
+
 def test_a_row_enqueued_twice_sends_one_mail(world, inbox, redis):
     ticket = claimed(world, world.now)
     moved = transfer(world, ticket, world.now, team_id=world.level2.id)
