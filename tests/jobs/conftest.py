@@ -1,9 +1,10 @@
 """Real Redis, real RQ worker processes, and the test database for the timer tests.
 
 Redis: the server at TEST_REDIS_URL (default 127.0.0.1:6379). Each test run claims one of
-the databases 8-15 for itself (a claim key in database 0, deleted at the end), so parallel
-runs never share keys, and each test starts with that database empty (FLUSHDB touches only
-the claimed one). A server that cannot be reached fails the run; nothing is skipped.
+the databases 8-15 for itself (tests/redis_claim.py: a claim key in database 0, freed at the
+end; tests/web holds the same one), so parallel runs never share keys, and each test starts
+with that database empty (FLUSHDB touches only the claimed one). A server that cannot be
+reached fails the run; nothing is skipped.
 
 Workers: `python -m jobs.worker` subprocesses (RQ workers with the scheduler, and the cron
 that enqueues the sweep), pointed at the test database and the claimed Redis database.
@@ -29,35 +30,19 @@ from sqlalchemy.orm import Session
 
 from jobs import runtime
 from tests.factories import World
+from tests.redis_claim import run_database
 from workflow import services
 from workflow.models import SlaPlan, SlaStep, Ticket
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
-CLAIMABLE = range(8, 16)
-CLAIM = "ticketflow:test-redis-db:{}"
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
-    """The URL of a Redis database no other test run uses."""
-    base = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS)
-    admin = Redis.from_url(base, db=0, socket_connect_timeout=2)
-    try:
-        admin.ping()
-    except Exception as exc:  # pragma: no cover - the message is the point
-        pytest.exit(
-            f"Redis at {base} cannot be reached ({exc}); start it or set TEST_REDIS_URL.", 3
-        )
-    for db in CLAIMABLE:
-        if admin.set(CLAIM.format(db), os.getpid(), nx=True, ex=4 * 3600):
-            break
-    else:  # pragma: no cover
-        pytest.exit("Every Redis database 8-15 is claimed by another test run.", 3)
-    url = base.rsplit("/", 1)[0] + f"/{db}"
-    yield url
-    Redis.from_url(url).flushdb()
-    admin.delete(CLAIM.format(db))
-    admin.close()
+    """The URL of a Redis database no other test run uses (tests/redis_claim.py: the run's
+    one claimed database, shared with tests/web)."""
+    with run_database(os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS)) as url:
+        yield url
 
 
 @pytest.fixture

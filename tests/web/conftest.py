@@ -1,16 +1,22 @@
-"""An app on the test database, with people who can sign in, and a CSRF-aware client."""
+"""An app on the test database and the run's own Redis, with people who can sign in, a
+CSRF-aware client, and the set-up many web tests share (a Support ticket, a Redis client,
+a mail inbox). Plain helpers: tests/web/helpers.py."""
 
 from __future__ import annotations
 
 import os
 import re
+import uuid
 
 import pytest
 from flask import Blueprint
+from redis import Redis
 from werkzeug.security import generate_password_hash
 
 from config import Config
-from jobs import embedded_redis
+from jobs import embedded_redis, runtime
+from tests.redis_claim import run_database
+from tests.web.mail_jobs import start_inbox
 from web import create_app
 from web.auth import end_user_required, staff_required
 from web.extensions import limiter
@@ -47,27 +53,48 @@ def _probes() -> Blueprint:
 
 @pytest.fixture(scope="session")
 def redis_url():
-    """REDIS_URL (CI: the machine's Redis), or the embedded server `make demo` uses."""
+    """A Redis database of this run's own: with REDIS_URL (CI: the machine's Redis), the run's
+    claimed database 8-15 on that server (tests/redis_claim.py, shared with tests/jobs), never
+    REDIS_URL's own database; without it, the embedded server `make demo` uses."""
     if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
+        with run_database(os.environ["REDIS_URL"]) as url:
+            yield url
         return
     server = embedded_redis.start()
     yield server.url
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def live_channel():
+    """This run's LIVE_CHANNEL: pub/sub channels span every database of a server, so a run
+    on a shared Redis must not hear (or send) another run's or a deployment's live updates."""
+    return f"ticketflow-test:{os.getpid()}:{uuid.uuid4().hex[:8]}:live"
+
+
+def app_config(engine, redis_url, live_channel, **settings) -> Config:
+    """The configuration the test apps share: the test database, the run's Redis database
+    and live channel, and rate-limit keys of the run's own."""
+    return Config(
+        **{
+            "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+            "REDIS_URL": redis_url,
+            "RATELIMIT_KEY_PREFIX": f"ticketflow-test-{os.getpid()}",
+            "LIVE_CHANNEL": live_channel,
+            "TESTING": True,
+            **settings,
+        }
+    )
+
+
 @pytest.fixture
-def app(engine, world, redis_url):
+def app(engine, world, redis_url, live_channel):
     for user in (world.customer, world.agent, world.colleague, world.admin, world.ops):
         user.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     world.session.commit()
-    config = Config(
-        DATABASE_URL=engine.url.render_as_string(hide_password=False),
-        REDIS_URL=redis_url,
-        RATELIMIT_KEY_PREFIX=f"ticketflow-test-{os.getpid()}",
-        TESTING=True,
-    )
-    app = create_app(config)
+    with Redis.from_url(redis_url) as connection:
+        connection.flushdb()  # the run's own database: no queued job or key of an earlier test
+    app = create_app(app_config(engine, redis_url, live_channel))
     app.register_blueprint(_probes())
     with app.app_context():
         limiter.reset()  # every test starts unthrottled (the limiter is one per process)
@@ -116,3 +143,29 @@ def admin(browser, world):
     """The browser, signed in as the admin: where every admin page's test starts."""
     assert browser.sign_in(world.admin.email).status_code == 302
     return browser
+
+
+@pytest.fixture
+def ticket(world):
+    """A ticket of the Support department, whose agents are Alice and Bob."""
+    world.agent.departments.append(world.department)
+    world.colleague.departments.append(world.department)
+    world.session.commit()
+    return world.open()
+
+
+@pytest.fixture
+def redis(redis_url):
+    """A client on the run's Redis database (the one the app uses)."""
+    client = Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def inbox(app, monkeypatch):
+    """A real SMTP server the app's mail jobs deliver to (tests/web/mail_jobs.py)."""
+    box, controller = start_inbox(app, monkeypatch)
+    yield box
+    controller.stop()
+    runtime.reset()

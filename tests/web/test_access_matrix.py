@@ -34,7 +34,6 @@ read, and each asserts that nothing changed.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,7 +49,7 @@ from werkzeug.security import generate_password_hash
 from config import Config
 from tests.conftest import NOW, _truncate
 from tests.factories import build_world
-from tests.web.conftest import PASSWORD, Browser
+from tests.web.conftest import PASSWORD, Browser, app_config
 from web import create_app
 from web.extensions import limiter
 from workflow import attachments, canned, drafts, services
@@ -235,21 +234,14 @@ def _seed(session: Session, store: Store) -> Seeded:
 
 
 @pytest.fixture(scope="module")
-def matrix(engine, redis_url, tmp_path_factory) -> Iterator[Matrix]:
+def matrix(engine, redis_url, live_channel, tmp_path_factory) -> Iterator[Matrix]:
     """The app built as tests/web/conftest.py builds it, on a world seeded once, with one
     signed-in browser per role (and one signed out)."""
     _truncate(engine)
     root = tmp_path_factory.mktemp("attachments")
     with sessionmaker(engine, expire_on_commit=False)() as session:
         seeded = _seed(session, Store(root))
-    config = Config(
-        DATABASE_URL=engine.url.render_as_string(hide_password=False),
-        REDIS_URL=redis_url,
-        RATELIMIT_KEY_PREFIX=f"ticketflow-test-{os.getpid()}",
-        ATTACHMENT_DIR=str(root),
-        TESTING=True,
-    )
-    app = create_app(config)
+    app = create_app(app_config(engine, redis_url, live_channel, ATTACHMENT_DIR=str(root)))
     with app.app_context():
         limiter.reset()
     found = Matrix(app, engine, seeded)

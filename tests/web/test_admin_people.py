@@ -6,26 +6,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from jobs import runtime
 from tests.factories import make_user
 from tests.web.conftest import PASSWORD, Browser
-from tests.web.mail_jobs import start_inbox
-from web.extensions import db
+from tests.web.helpers import count_queries
 from workflow import services
 from workflow.models import AdminChange, Role, Ticket, TransitionLog, User
 
 LINK = re.compile(r"http://localhost(/reset/\S+)")
 NEW = "a brand new long password"
-
-
-@pytest.fixture
-def inbox(app, monkeypatch):
-    box, controller = start_inbox(app, monkeypatch)
-    yield box
-    controller.stop()
-    runtime.reset()
 
 
 def link_in(mail) -> str:
@@ -133,15 +123,8 @@ def test_the_list_makes_the_same_few_queries_however_many_people(app, browser, w
     as_admin(browser, world)
 
     def queries():
-        statements = []
-        with app.app_context():
-            engine = db.engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert browser.get("/admin/people").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        answer, statements = count_queries(app, lambda: browser.get("/admin/people"))
+        assert answer.status_code == 200
         return len(statements)
 
     few = queries()

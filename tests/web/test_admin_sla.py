@@ -10,11 +10,11 @@ from html import unescape
 import pytest
 from redis import Redis
 from rq import Queue
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from jobs import queues, reclock
+from tests.web.helpers import count_queries
 from web.admin.sla_forms import rows_of
-from web.extensions import db
 from workflow import plan_admin
 from workflow.models import AdminChange, ReclockRun, SlaCalendar, SlaPlan, Ticket
 from workflow.plan_input import minutes_text
@@ -419,15 +419,8 @@ def test_the_plan_list_counts_open_tickets(admin, world):
 @pytest.mark.parametrize("page", ["/admin/sla-plans", "/admin/calendars"])
 def test_the_lists_make_the_same_few_queries_however_many_rows(app, admin, world, page):
     def queries():
-        statements = []
-        with app.app_context():
-            engine = db.engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert admin.get(page).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        answer, statements = count_queries(app, lambda: admin.get(page))
+        assert answer.status_code == 200
         return len(statements)
 
     few = queries()

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from web.extensions import db
+from tests.web.helpers import count_queries
 from workflow.models import (
     AdminChange,
     Department,
@@ -115,15 +115,8 @@ def test_a_form_posted_without_its_csrf_token_is_refused(admin, world, unused, p
 @pytest.mark.parametrize("page", ["/admin/departments", "/admin/teams", "/admin/topics"])
 def test_the_lists_make_the_same_few_queries_however_many_rows(app, admin, world, page):
     def queries():
-        statements = []
-        with app.app_context():
-            engine = db.engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert admin.get(page).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        answer, statements = count_queries(app, lambda: admin.get(page))
+        assert answer.status_code == 200
         return len(statements)
 
     few = queries()

@@ -11,9 +11,9 @@ import re
 
 import pytest
 import yaml
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from web.extensions import db
+from tests.web.helpers import count_queries
 from workflow import drafts, publishing
 from workflow.definition import MAX_BYTES, problems_in
 from workflow.models import AdminChange, WorkflowVersion
@@ -169,15 +169,8 @@ def test_the_list_shows_versions_topics_and_live_tickets(admin, world, versions)
 
 def test_the_list_makes_the_same_few_queries_however_many_versions(app, admin, world, versions):
     def queries() -> int:
-        statements: list[str] = []
-        with app.app_context():
-            engine = db.engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert admin.get("/admin/workflows").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        answer, statements = count_queries(app, lambda: admin.get("/admin/workflows"))
+        assert answer.status_code == 200
         return len(statements)
 
     few = queries()

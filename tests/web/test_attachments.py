@@ -5,33 +5,32 @@ nothing is stored; downloaded only by people who may see them, never rendered in
 from __future__ import annotations
 
 import html as htmllib
-import io
 import re
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import select
 
-from web.extensions import db
+from tests.web.helpers import (
+    EXE,
+    LIMIT,
+    PDF,
+    PNG,
+    attachment_limits,
+    count,
+    count_queries,
+    fresh,
+    links,
+    stored,
+    upload,
+)
 from workflow import services
 from workflow.models import Attachment, ThreadEntry, Ticket
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x01" * 40
-PDF = b"%PDF-1.4\n" + b"1 0 obj << >> endobj\n" * 5
-EXE = b"MZ\x90\x00\x03" + b"\x00" * 100
-LIMIT = 4096
 
 
 @pytest.fixture
 def files(app, tmp_path):
     """Attachments stored under this test's own folder, with a small limit."""
-    root = tmp_path / "attachments"
-    app.config.update(
-        ATTACHMENT_DIR=str(root),
-        ATTACHMENT_MAX_BYTES=LIMIT,
-        ATTACHMENT_MAX_FILES=2,
-        MAX_CONTENT_LENGTH=3 * LIMIT,
-    )
-    return root
+    return attachment_limits(app, tmp_path)
 
 
 @pytest.fixture
@@ -42,32 +41,10 @@ def ticket(app, world):
     return world.open()
 
 
-def upload(data, name):
-    return (io.BytesIO(data), name)
-
-
-def stored(root):
-    return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
-
-def count(world, model):
-    world.session.expire_all()
-    return world.session.scalar(select(func.count()).select_from(model))
-
-
-def fresh(world, ticket):
-    world.session.expire_all()
-    return world.session.get(Ticket, ticket.id)
-
-
 def fetch(browser, url):
     """A download as the browser gets it (bytes; the response closed, as a server does)."""
     with browser.client.get(url) as answer:
         return answer.status_code, answer.headers, answer.get_data()
-
-
-def links(html, prefix):
-    return re.findall(rf'href="({re.escape(prefix)}/attachments/\d+)">([^<]+)</a>', html)
 
 
 def reply_as_customer(browser, world, ticket, *files, version=None):
@@ -285,15 +262,8 @@ def test_a_file_is_only_reachable_through_its_own_ticket(browser, world, public_
 
 
 def queries(app, call):
-    statements = []
-    with app.app_context():
-        engine = db.engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert call().status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    answer, statements = count_queries(app, call)
+    assert answer.status_code == 200
     return len(statements)
 
 

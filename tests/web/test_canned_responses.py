@@ -8,14 +8,13 @@ import html as htmllib
 import re
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from web.extensions import db
+from tests.web.helpers import HX, count_queries
 from workflow import canned
 from workflow.models import CannedResponse
 
 POLITE = "Hello {requester_first_name}, thank you for ticket #{ticket_number}. {agent_name}"
-HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
@@ -38,15 +37,7 @@ def count_rows(world):
 
 def queries(app, call):
     """The number of SQL statements `call` makes (the way test_dashboard counts them)."""
-    statements = []
-    with app.app_context():
-        engine = db.engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        answer = call()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    answer, statements = count_queries(app, call)
     assert answer.status_code == 200, answer.get_data(as_text=True)
     return len(statements)
 

@@ -7,9 +7,9 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
-from web.extensions import db
+from tests.web.helpers import count_queries
 from web.staff import queues
 from workflow import services
 from workflow.models import Ticket
@@ -103,15 +103,8 @@ def test_a_page_makes_the_same_few_queries_however_many_rows(app, browser, staff
     browser.sign_in(world.agent.email)
 
     def queries_for_open_queue():
-        statements = []
-        with app.app_context():
-            engine = db.engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert browser.get("/staff?queue=open").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        answer, statements = count_queries(app, lambda: browser.get("/staff?queue=open"))
+        assert answer.status_code == 200
         return len(statements)
 
     open_many(world, 2)

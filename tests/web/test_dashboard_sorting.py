@@ -9,10 +9,10 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from tests.factories import make_user
-from web.extensions import db
+from tests.web.helpers import count_queries
 from web.staff import queue_sorts, queues
 from workflow.models import Role, Ticket
 
@@ -185,15 +185,8 @@ def test_a_sorted_page_makes_as_few_queries_as_the_default(app, browser, varied,
     browser.sign_in(varied.agent.email)
 
     def queries(url):
-        statements = []
-        with app.app_context():
-            engine = db.engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert browser.get(url).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        answer, statements = count_queries(app, lambda: browser.get(url))
+        assert answer.status_code == 200
         return len(statements)
 
     assert queries(f"/staff?queue=open&sort={sort}") == queries("/staff?queue=open")

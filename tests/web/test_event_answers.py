@@ -7,33 +7,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import event
 
+from tests.web.helpers import HX, fresh, text
 from web.extensions import db
 from workflow import prepared, services
-from workflow.models import Ticket
 
-HX = {"HX-Request": "true"}
 REPLY = "<p>Fixed: the toner sensor was dusty. Anything else?</p>"
-
-
-@pytest.fixture
-def ticket(world):
-    """A ticket of the Support department, whose agents are Alice and Bob."""
-    world.agent.departments.append(world.department)
-    world.colleague.departments.append(world.department)
-    world.session.commit()
-    return world.open()
-
-
-def fresh(world, ticket):
-    world.session.expire_all()
-    return world.session.get(Ticket, ticket.id)
-
-
-def text(answer):
-    return answer.get_data(as_text=True)
 
 
 def appended(html):

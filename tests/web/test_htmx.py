@@ -6,49 +6,15 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from web.extensions import db
+from tests.web.helpers import HX, count_queries, fresh, text
 from workflow import services
-from workflow.models import Ticket, TransitionLog
-
-HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def ticket(world):
-    """A ticket of the Support department, whose agents are Alice and Bob."""
-    world.agent.departments.append(world.department)
-    world.colleague.departments.append(world.department)
-    world.session.commit()
-    return world.open()
-
-
-def fresh(world, ticket):
-    world.session.expire_all()
-    return world.session.get(Ticket, ticket.id)
-
-
-def text(answer):
-    return answer.get_data(as_text=True)
+from workflow.models import TransitionLog
 
 
 def is_page(answer):
     return "<!doctype html>" in text(answer).lower()
-
-
-def count_queries(app, call):
-    statements = []
-    with app.app_context():
-        engine = db.engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        answer = call()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return answer, statements
 
 
 def test_navigation_and_history_restores_get_the_whole_page(browser, world, ticket):

@@ -5,47 +5,22 @@ file (or customer) keeps nothing and says why in a sentence."""
 from __future__ import annotations
 
 import html as htmllib
-import io
-import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from tests.web.helpers import EXE, LIMIT, PDF, PNG, attachment_limits, count, links, stored, upload
 from workflow.models import Attachment, ThreadEntry, Ticket, User
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x01" * 40
-PDF = b"%PDF-1.4\n" + b"1 0 obj << >> endobj\n" * 5
-EXE = b"MZ\x90\x00\x03" + b"\x00" * 100
-LIMIT = 4096
 
 
 @pytest.fixture
 def files(app, world, tmp_path):
     """Attachments under this test's own folder, small limits; the agent works the topic's
     department (so sees the tickets opened there)."""
-    root = tmp_path / "attachments"
-    app.config.update(
-        ATTACHMENT_DIR=str(root),
-        ATTACHMENT_MAX_BYTES=LIMIT,
-        ATTACHMENT_MAX_FILES=2,
-        MAX_CONTENT_LENGTH=3 * LIMIT,
-    )
+    root = attachment_limits(app, tmp_path)
     world.agent.departments.append(world.department)
     world.session.commit()
     return root
-
-
-def upload(data, name):
-    return (io.BytesIO(data), name)
-
-
-def stored(root):
-    return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
-
-def count(world, model):
-    world.session.expire_all()
-    return world.session.scalar(select(func.count()).select_from(model))
 
 
 def intake(browser, world, *attached, email=None, name=""):
@@ -61,10 +36,6 @@ def intake(browser, world, *attached, email=None, name=""):
             "attachments": list(attached),
         },
     )
-
-
-def links(html, prefix):
-    return re.findall(rf'href="({re.escape(prefix)}/attachments/\d+)">([^<]+)</a>', html)
 
 
 def fetch(browser, url):

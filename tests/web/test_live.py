@@ -10,73 +10,27 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from redis import Redis
-from sqlalchemy import event
 
-from config import Config
 from jobs.connection import for_requests
 from jobs.dispatch import dispatch
 from jobs.embedded_redis import free_port
-from tests.web.conftest import Browser
+from tests.web.conftest import app_config
+from tests.web.helpers import HX, count_queries, signed_in, text
 from web import create_app
 from web.extensions import db
 from web.live import presence
 from web.live.hub import hub_for
 from workflow import services
 
-HX = {"HX-Request": "true"}
 WAIT_S = 10.0
 
 
-@pytest.fixture
-def redis(redis_url):
-    client = Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def ticket(world):
-    world.agent.departments.append(world.department)
-    world.colleague.departments.append(world.department)
-    world.session.commit()
-    return world.open()
-
-
-def text(answer):
-    return answer.get_data(as_text=True)
-
-
-def count_queries(app, call):
-    statements = []
-    with app.app_context():
-        engine = db.engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        answer = call()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return answer, statements
-
-
-def signed_in(app, email):
-    browser = Browser(app.test_client())
-    browser.sign_in(email)
-    return browser
-
-
-def signed_in_customer(app, email):
-    browser = Browser(app.test_client())
-    browser.sign_in(email, staff=False)
-    return browser
-
-
-def note_by_bob(world, ticket, redis_url, body="Bob was here."):
-    """A colleague's change, dispatched after its commit as every route does."""
+def note_by_bob(world, ticket, app, body="Bob was here."):
+    """A colleague's change, dispatched after its commit as every route does (on the app's
+    Redis and its live channel)."""
     later = world.now + timedelta(minutes=5)
     outcome = services.add_note(world.session, ticket.id, world.actor(world.colleague), later, body)
-    dispatch(outcome.follow_ups, for_requests(redis_url))
+    dispatch(outcome.follow_ups, for_requests(app.config["REDIS_URL"]), app.config["LIVE_CHANNEL"])
     return outcome.ticket.version
 
 
@@ -97,9 +51,7 @@ def read_until(chunks: Iterator[str], wanted: str, seconds: float = WAIT_S) -> l
 # ---- the polling answer -----------------------------------------------------------------
 
 
-def test_a_ticket_page_hears_204_until_someone_else_changes_the_ticket(
-    app, browser, world, ticket, redis_url
-):
+def test_a_ticket_page_hears_204_until_someone_else_changes_the_ticket(app, browser, world, ticket):
     browser.sign_in(world.agent.email)
     browser.get(f"/staff/tickets/{ticket.number}")
     poll = f"/staff/tickets/{ticket.number}/live?seen={ticket.version}"
@@ -107,7 +59,7 @@ def test_a_ticket_page_hears_204_until_someone_else_changes_the_ticket(
     assert answer.status_code == 204 and answer.get_data() == b""
     assert len(statements) <= 2  # the signed-in person, the ticket (with its version)
 
-    version = note_by_bob(world, ticket, redis_url, "Customer called: it is the toner.")
+    version = note_by_bob(world, ticket, app, "Customer called: it is the toner.")
     answer = browser.get(poll, headers=HX)
     html = text(answer)
     assert answer.status_code == 200
@@ -147,7 +99,7 @@ def test_live_addresses_keep_to_the_access_rules(browser, world, ticket):
 # ---- the stream --------------------------------------------------------------------------
 
 
-def test_the_stream_tells_an_open_ticket_page_of_a_change(app, world, ticket, redis_url):
+def test_the_stream_tells_an_open_ticket_page_of_a_change(app, world, ticket):
     alice = signed_in(app, world.agent.email)
     answer = alice.client.get(f"/staff/live/stream?ticket={ticket.number}", buffered=False)
     assert answer.status_code == 200 and answer.mimetype == "text/event-stream"
@@ -155,7 +107,7 @@ def test_the_stream_tells_an_open_ticket_page_of_a_change(app, world, ticket, re
     chunks = iter(answer.response)
     try:
         read_until(chunks, "event: status\ndata: up")
-        version = note_by_bob(world, ticket, redis_url)
+        version = note_by_bob(world, ticket, app)
         read_until(chunks, f"event: changed\ndata: {version}\n\n")
     finally:
         answer.close()
@@ -164,8 +116,8 @@ def test_the_stream_tells_an_open_ticket_page_of_a_change(app, world, ticket, re
 # ---- presence ----------------------------------------------------------------------------
 
 
-def test_a_ticket_page_shows_who_else_is_viewing_it(redis, app, world, ticket, redis_url):
-    redis.delete(presence.key(ticket.id))
+def test_a_ticket_page_shows_who_else_is_viewing_it(redis, app, world, ticket):
+    redis.delete(presence.key(ticket.id, app.config["LIVE_CHANNEL"]))
     alice, bob = signed_in(app, world.agent.email), signed_in(app, world.colleague.email)
     for person in (alice, bob):
         person.get(f"/staff/tickets/{ticket.number}")
@@ -181,7 +133,7 @@ def test_a_ticket_page_shows_who_else_is_viewing_it(redis, app, world, ticket, r
     assert "Also viewing: Bob Level2" in beat(alice)
     bob.post(f"{here}/leave")  # the page's beacon when Bob closes it
     assert "Also viewing" not in beat(alice)
-    assert 0 < redis.ttl(presence.key(ticket.id)) <= presence.TTL_S * 2
+    assert 0 < redis.ttl(presence.key(ticket.id, app.config["LIVE_CHANNEL"])) <= presence.TTL_S * 2
 
 
 def test_a_viewer_whose_page_stopped_drops_out_after_the_ttl(redis):
@@ -200,8 +152,8 @@ def test_presence_needs_the_csrf_header(app, world, ticket):
     assert answer.status_code == 400
 
 
-def test_presence_counts_its_queries(redis, app, world, ticket, redis_url):
-    redis.delete(presence.key(ticket.id))
+def test_presence_counts_its_queries(redis, app, world, ticket):
+    redis.delete(presence.key(ticket.id, app.config["LIVE_CHANNEL"]))
     alice, bob = signed_in(app, world.agent.email), signed_in(app, world.colleague.email)
     bob.get("/staff")
     bob.post(f"/staff/tickets/{ticket.number}/presence")
@@ -219,17 +171,12 @@ def test_presence_counts_its_queries(redis, app, world, ticket, redis_url):
 @pytest.fixture
 def app_without_redis(engine, app):
     """The same database, with REDIS_URL pointing at a port where nothing listens."""
-    config = Config(
-        DATABASE_URL=engine.url.render_as_string(hide_password=False),
-        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
-        RATELIMIT_KEY_PREFIX=f"ticketflow-test-{os.getpid()}",
-        TESTING=True,
-    )
+    config = app_config(engine, f"redis://127.0.0.1:{free_port()}/0", app.config["LIVE_CHANNEL"])
     down = create_app(config)
     yield down
     with down.app_context():
         db.engine.dispose()
-    hub_for(config.REDIS_URL).close()  # stop its reconnect attempts
+    hub_for(config.REDIS_URL, config.LIVE_CHANNEL).close()  # stop its reconnect attempts
 
 
 def test_a_redis_outage_never_fails_a_change_or_a_page(app_without_redis, world, ticket):
@@ -254,14 +201,12 @@ def test_a_redis_outage_never_fails_a_change_or_a_page(app_without_redis, world,
 # ---- the Support Center ------------------------------------------------------------------
 
 
-def test_a_customer_page_refreshes_silently_and_never_shows_internal_notes(
-    app, world, ticket, redis_url
-):
-    carol = signed_in_customer(app, world.customer.email)
+def test_a_customer_page_refreshes_silently_and_never_shows_internal_notes(app, world, ticket):
+    carol = signed_in(app, world.customer.email, staff=False)
     carol.get(f"/tickets/{ticket.number}")
     poll = f"/tickets/{ticket.number}/live?seen={ticket.version}"
     assert carol.get(poll, headers=HX).status_code == 204
-    version = note_by_bob(world, ticket, redis_url, "Internal: she called twice already.")
+    version = note_by_bob(world, ticket, app, "Internal: she called twice already.")
     answer = carol.get(poll, headers=HX)
     html = text(answer)
     assert answer.status_code == 200
@@ -279,21 +224,21 @@ def test_a_customer_page_refreshes_silently_and_never_shows_internal_notes(
     assert "a technician is on the way" in html and "she called twice" not in html
 
 
-def test_a_customer_streams_only_their_own_tickets(app, world, ticket, redis_url):
+def test_a_customer_streams_only_their_own_tickets(app, world, ticket):
     world.other_customer.password_hash = world.customer.password_hash
     world.session.commit()
-    oscar = signed_in_customer(app, world.other_customer.email)
+    oscar = signed_in(app, world.other_customer.email, staff=False)
     assert oscar.get(f"/tickets/{ticket.number}/live/stream").status_code == 404
     assert oscar.get(f"/tickets/{ticket.number}/live?seen=1", headers=HX).status_code == 404
     alice = signed_in(app, world.agent.email)
     assert alice.get(f"/tickets/{ticket.number}/live/stream").status_code == 403
-    carol = signed_in_customer(app, world.customer.email)
+    carol = signed_in(app, world.customer.email, staff=False)
     answer = carol.client.get(f"/tickets/{ticket.number}/live/stream", buffered=False)
     assert answer.status_code == 200 and answer.mimetype == "text/event-stream"
     chunks = iter(answer.response)
     try:
         read_until(chunks, "event: status\ndata: up")
-        version = note_by_bob(world, ticket, redis_url)
+        version = note_by_bob(world, ticket, app)
         read_until(chunks, f"event: changed\ndata: {version}\n\n")
     finally:
         answer.close()

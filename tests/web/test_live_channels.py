@@ -4,7 +4,6 @@ refreshes the other's pages. Real Redis, real routes, two apps side by side."""
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -13,13 +12,13 @@ import uuid
 import pytest
 
 from config import Config, ConfigError
-from tests.web.conftest import Browser
+from tests.web.conftest import app_config
+from tests.web.helpers import HX, signed_in
 from web import create_app
 from web.extensions import db
 from web.live.hub import Status, hub_for
 from workflow.models import Ticket
 
-HX = {"HX-Request": "true"}
 WAIT_S = 10.0
 QUIET_S = 2.0
 
@@ -27,31 +26,19 @@ QUIET_S = 2.0
 @pytest.fixture
 def apps(engine, app, world, redis_url):
     """Two deployments on the same database and Redis, with different channels (`app` set
-    the passwords and is a third, on the default channel)."""
+    the passwords and is a third, on the run's channel)."""
     world.agent.departments.append(world.department)
     world.colleague.departments.append(world.department)
     world.session.commit()
     made = []
     for name in ("north", "south"):
-        config = Config(
-            DATABASE_URL=engine.url.render_as_string(hide_password=False),
-            REDIS_URL=redis_url,
-            RATELIMIT_KEY_PREFIX=f"ticketflow-test-{os.getpid()}",
-            LIVE_CHANNEL=f"ticketflow-test:{name}:{uuid.uuid4().hex}",
-            TESTING=True,
-        )
-        made.append(create_app(config))
+        channel = f"ticketflow-test:{name}:{uuid.uuid4().hex}"
+        made.append(create_app(app_config(engine, redis_url, channel)))
     yield made
     for each in made:
         with each.app_context():
             db.engine.dispose()
         hub_for(redis_url, each.config["LIVE_CHANNEL"]).close()
-
-
-def signed_in(app, email):
-    browser = Browser(app.test_client())
-    browser.sign_in(email)
-    return browser
 
 
 class Stream:

@@ -16,7 +16,6 @@ import urllib.parse
 import uuid
 
 import pytest
-from redis import Redis
 from werkzeug.security import generate_password_hash
 
 from jobs.embedded_redis import free_port
@@ -26,13 +25,6 @@ from web.live.hub import Changed, Hub, Status
 from web.live.stream import events
 
 WAIT_S = 10.0
-
-
-@pytest.fixture
-def redis(redis_url):
-    client = Redis.from_url(redis_url)
-    yield client
-    client.close()
 
 
 @pytest.fixture
@@ -199,9 +191,12 @@ def http_sign_in(base: str, email: str) -> tuple[str, str]:
     return cookie, token
 
 
-def test_open_streams_hold_no_database_connection_under_gunicorn(engine, world, ticket, redis_url):
+def test_open_streams_hold_no_database_connection_under_gunicorn(
+    engine, world, ticket, redis_url, live_channel, monkeypatch
+):
     """More open pages than the database pool has connections (5 + 10 overflow) and pages
     still answer at once: a stream holds a greenlet and a socket, never a connection."""
+    monkeypatch.setenv("LIVE_CHANNEL", live_channel)  # the server hears this run's changes only
     world.agent.password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     world.session.commit()
     server, base = start_server(

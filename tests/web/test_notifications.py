@@ -8,9 +8,9 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
-from web.extensions import db
+from tests.web.helpers import count_queries
 from web.staff import notices
 from workflow import escalating, services
 from workflow.models import Notification, SlaPlan
@@ -234,15 +234,8 @@ def test_the_header_count_is_one_statement_and_fragments_pay_nothing(app, browse
     browser.sign_in(world.agent.email)
 
     def notice_statements(target: str, **kw) -> int:
-        statements: list[str] = []
-        with app.app_context():
-            engine = db.engine
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert browser.get(target, **kw).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        answer, statements = count_queries(app, lambda: browser.get(target, **kw))
+        assert answer.status_code == 200
         return sum("notifications" in s for s in statements)
 
     assert notice_statements(f"/staff/tickets/{ticket.number}") == 1

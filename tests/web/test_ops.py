@@ -16,18 +16,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from redis import Redis
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
-from config import Config
 from jobs import queues
 from jobs.connection import REQUEST_TIMEOUT_S, for_requests
 from jobs.embedded_redis import free_port
-from tests.web.conftest import Browser
+from tests.web import helpers
+from tests.web.conftest import Browser, app_config
+from tests.web.helpers import HX, text
 from web import create_app
 from web.extensions import db
 from workflow import services
@@ -35,13 +35,8 @@ from workflow.escalation import BREACH
 from workflow.followups import ScheduleTimer
 from workflow.models import SlaPlan, SlaStep, Ticket
 
-HX = {"HX-Request": "true"}
 PAGES = ["/ops", "/ops/breaches.csv", "/ops/compliance", "/ops/queues"]
 ROW = re.compile(r'data-ticket="(\d+)"')
-
-
-def text(answer):
-    return answer.get_data(as_text=True)
 
 
 def signed_in(app, world, who):
@@ -54,15 +49,8 @@ def signed_in(app, world, who):
 
 
 def count_queries(app, call):
-    statements = []
-    with app.app_context():
-        engine = db.engine
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        answer = call()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    """What `call` answers, and how many SQL statements it sent."""
+    answer, statements = helpers.count_queries(app, call)
     return answer, len(statements)
 
 
@@ -265,21 +253,20 @@ def run_worker(env, *args, timeout=60):
 
 
 @pytest.fixture
-def connection(redis_url):
-    client = Redis.from_url(redis_url)
-    yield client
-    client.close()
+def connection(redis):
+    """The run's Redis (tests/web/conftest.py), under the name these tests give it."""
+    return redis
 
 
 @pytest.fixture
-def worker_env(engine, redis_url):
+def worker_env(engine, redis_url, live_channel):
     database = engine.url.render_as_string(hide_password=False)
     if engine.dialect.name == "postgresql":
         missing = make_url(database).set(database=f"ticketflow_missing_{os.getpid()}")
         missing = missing.render_as_string(hide_password=False)
     else:
         missing = "sqlite:////nonexistent-ticketflow-dir/missing.db"
-    env = {**os.environ, "REDIS_URL": redis_url}
+    env = {**os.environ, "REDIS_URL": redis_url, "LIVE_CHANNEL": live_channel}
     env.pop("MAIL_SERVER", None)
     return {"good": {**env, "DATABASE_URL": database}, "broken": {**env, "DATABASE_URL": missing}}
 
@@ -367,22 +354,16 @@ def test_workers_alive_and_scheduled_jobs_are_counted(
 @pytest.fixture
 def app_with_redis_down(engine, app):
     """The same database, with REDIS_URL pointing at a port where nothing listens."""
-    yield from _app(engine, f"redis://127.0.0.1:{free_port()}/0")
+    yield from _app(engine, f"redis://127.0.0.1:{free_port()}/0", app.config["LIVE_CHANNEL"])
 
 
 @pytest.fixture
 def app_without_redis(engine, app):
-    yield from _app(engine, None)
+    yield from _app(engine, None, app.config["LIVE_CHANNEL"])
 
 
-def _app(engine, redis_url):
-    config = Config(
-        DATABASE_URL=engine.url.render_as_string(hide_password=False),
-        REDIS_URL=redis_url,
-        RATELIMIT_KEY_PREFIX=f"ticketflow-test-{os.getpid()}",
-        TESTING=True,
-    )
-    other = create_app(config)
+def _app(engine, redis_url, live_channel):
+    other = create_app(app_config(engine, redis_url, live_channel))
     yield other
     with other.app_context():
         db.engine.dispose()

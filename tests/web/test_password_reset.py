@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import JobStatus
@@ -12,18 +11,9 @@ from rq.job import JobStatus
 from jobs import queues, runtime
 from jobs.embedded_redis import free_port
 from tests.web.conftest import PASSWORD
-from tests.web.mail_jobs import start_inbox
 
 LINK = re.compile(r"http://localhost(/reset/\S+)")
 NEW = "a brand new long password"
-
-
-@pytest.fixture
-def inbox(app, monkeypatch):
-    box, controller = start_inbox(app, monkeypatch)
-    yield box
-    controller.stop()
-    runtime.reset()
 
 
 def ask_for_link(browser, email):

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, text, update
 from sqlalchemy.orm import Session
 
-from web.extensions import db
+from tests.web.helpers import count_queries
 from web.staff import queue_counts, queues
 from workflow import services
 from workflow.models import Ticket
@@ -41,15 +41,8 @@ def count_of(page, label: str) -> str:
 
 
 def statements(app, browser, url: str) -> list[str]:
-    seen: list[str] = []
-    with app.app_context():
-        engine = db.engine
-    listener = lambda *args: seen.append(args[2])  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert browser.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    answer, seen = count_queries(app, lambda: browser.get(url))
+    assert answer.status_code == 200
     return seen
 
 

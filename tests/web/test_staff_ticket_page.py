@@ -3,25 +3,11 @@ form and its guard, the composer, and who may see the ticket at all."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
+from tests.web.helpers import fresh
 from workflow import services
-from workflow.models import ThreadEntry, Ticket, TransitionLog
-
-
-@pytest.fixture
-def ticket(world):
-    """A ticket of the Support department, whose agents are Alice and Bob."""
-    world.agent.departments.append(world.department)
-    world.colleague.departments.append(world.department)
-    world.session.commit()
-    return world.open()
-
-
-def fresh(world, ticket):
-    world.session.expire_all()
-    return world.session.get(Ticket, ticket.id)
+from workflow.models import ThreadEntry, TransitionLog
 
 
 def count(world, model, ticket):

@@ -24,6 +24,7 @@ import yaml
 from sqlalchemy import select
 
 from tests.web.conftest import Browser
+from tests.web.helpers import signed_in
 from workflow import escalating
 from workflow.models import SlaPlan, ThreadEntry, Ticket, WorkflowVersion
 
@@ -95,12 +96,6 @@ def page(browser: Browser, url: str, **kw) -> str:
     answer = browser.get(url, **kw)
     assert answer.status_code == 200, (url, answer.status_code)
     return answer.get_data(as_text=True)
-
-
-def signed_in(app, email: str, *, staff: bool = True) -> Browser:
-    browser = Browser(app.test_client())
-    assert browser.sign_in(email, staff=staff).status_code == 302
-    return browser
 
 
 def fresh(world, ticket_id: int) -> Ticket:
