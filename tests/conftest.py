@@ -8,6 +8,7 @@ look like a green run.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -16,7 +17,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from jobs import embedded_redis
 from tests.factories import World, build_world
+from tests.redis_claim import run_database
 from workflow.db import make_engine
 from workflow.models import Base
 
@@ -119,3 +122,24 @@ def world(session: Session) -> World:
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A Redis database of this run's own: with REDIS_URL (CI: the machine's Redis), the run's
+    claimed database 8-15 on that server (tests/redis_claim.py, shared with tests/jobs), never
+    REDIS_URL's own database; without it, the embedded server `make demo` uses."""
+    if os.environ.get("REDIS_URL"):
+        with run_database(os.environ["REDIS_URL"]) as url:
+            yield url
+        return
+    server = embedded_redis.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_channel():
+    """This run's LIVE_CHANNEL: pub/sub channels span every database of a server, so a run
+    on a shared Redis must not hear (or send) another run's or a deployment's live updates."""
+    return f"ticketflow-test:{os.getpid()}:{uuid.uuid4().hex[:8]}:live"

@@ -12,10 +12,13 @@ from jobs.embedded_redis import free_port
 
 
 def start_server(
-    database_url: str, redis_url: str | None = None, **popen: object
+    database_url: str,
+    redis_url: str | None = None,
+    live_channel: str | None = None,
+    **popen: object,
 ) -> tuple[subprocess.Popen, str]:
     """`ticketflow run` on a free port against `database_url`; without `redis_url` it starts
-    its own embedded Redis, as `make demo` does."""
+    its own embedded Redis, as `make demo` does; `live_channel`: the run's LIVE_CHANNEL."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env["DATABASE_URL"] = database_url
@@ -24,6 +27,8 @@ def start_server(
     env.setdefault("TICKETFLOW_DEMO_WORKER", "0")
     if redis_url:
         env["REDIS_URL"] = redis_url
+    if live_channel:
+        env["LIVE_CHANNEL"] = live_channel
     command = [
         sys.executable,
         "-c",

@@ -35,11 +35,13 @@ def browser_engine():
 
 
 @pytest.fixture
-def live_server(engine, world):
-    """The app served the way production serves it, on a free port."""
+def live_server(engine, world, redis_url, live_channel):
+    """The app served the way production serves it, on a free port, with the run's own
+    Redis database and live channel (tests/conftest.py)."""
     server, url = start_server(
         engine.url.render_as_string(hide_password=False),
-        os.environ.get("REDIS_URL"),
+        redis_url,
+        live_channel,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -1,5 +1,5 @@
 """The whole lifecycle of issue 3 (section 7) in real browsers, one per person, against
-`ticketflow run` (gunicorn, gevent), PostgreSQL and the Redis at REDIS_URL (CI: the machine's).
+`ticketflow run` (gunicorn, gevent), PostgreSQL and the run's own database on REDIS_URL's server.
 
 Karen opens a password-reset ticket and Ken a mobile-banking ticket in the Support Center;
 Isabella (Level 1 Support) sees both, Ken's (High) above Karen's (Normal). She claims Karen's,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 
 import pytest
 from flask import Blueprint
@@ -14,8 +13,7 @@ from redis import Redis
 from werkzeug.security import generate_password_hash
 
 from config import Config
-from jobs import embedded_redis, runtime
-from tests.redis_claim import run_database
+from jobs import runtime
 from tests.web.mail_jobs import start_inbox
 from web import create_app
 from web.auth import end_user_required, staff_required
@@ -49,27 +47,6 @@ def _probes() -> Blueprint:
         return "customer page"
 
     return probe
-
-
-@pytest.fixture(scope="session")
-def redis_url():
-    """A Redis database of this run's own: with REDIS_URL (CI: the machine's Redis), the run's
-    claimed database 8-15 on that server (tests/redis_claim.py, shared with tests/jobs), never
-    REDIS_URL's own database; without it, the embedded server `make demo` uses."""
-    if os.environ.get("REDIS_URL"):
-        with run_database(os.environ["REDIS_URL"]) as url:
-            yield url
-        return
-    server = embedded_redis.start()
-    yield server.url
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def live_channel():
-    """This run's LIVE_CHANNEL: pub/sub channels span every database of a server, so a run
-    on a shared Redis must not hear (or send) another run's or a deployment's live updates."""
-    return f"ticketflow-test:{os.getpid()}:{uuid.uuid4().hex[:8]}:live"
 
 
 def app_config(engine, redis_url, live_channel, **settings) -> Config:
