@@ -21,7 +21,7 @@ from web.auth import staff_required
 from web.extensions import db
 from web.followups import after_commit
 from web.forms import ComposerForm, VersionForm
-from web.staff import choices, ticket_extras, ticket_side, ticket_view
+from web.staff import choices, thread_items, ticket_extras, ticket_side, ticket_view
 from web.staff.ticket_side import Sight
 from workflow import attachments, services
 from workflow.loading import compiled_version
@@ -99,7 +99,7 @@ def _thread(ticket: Ticket, definition: Any) -> list[dict[str, Any]]:
     ).all()
     people = {e.author_id for e in entries} | {row.actor_id for row in logs}
     names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(people))).all())
-    return ticket_view.items(list(entries), list(logs), names, definition)
+    return thread_items.items(list(entries), list(logs), names, definition)
 
 
 def page_context(ticket: Ticket, status: str | None = None) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from web import htmx
 from web.extensions import db
-from web.staff import choices, ticket_side
+from web.staff import choices, thread_items, ticket_side
 from workflow import engine, services
 from workflow.models import User
 from workflow.rules import Actor
@@ -93,41 +93,6 @@ def actions(definition: Any, decisions: list[engine.Decision]) -> dict[str, Any]
     return {"decisions": decisions, "inputs": shown, "options": options(lookups)}
 
 
-def items(
-    entries: list[Any], logs: list[Any], names: dict[int, str], definition: Any
-) -> list[dict[str, Any]]:
-    """Thread entries and transition log rows as the thread shows them, merged in time order
-    (at the same moment an entry comes before a log row, then by id, or by the order they
-    were written in when they have no id yet)."""
-    found = [
-        {
-            "at": e.created_at,
-            "kind": getattr(e.kind, "value", e.kind),
-            "who": names.get(e.author_id, "Ticketflow"),
-            "body": e.body,
-            "order": (e.created_at, 0, e.id if e.id is not None else i),
-        }
-        for i, e in enumerate(entries)
-    ]
-    labels = {s.id: s.label for s in definition.states.values()}
-    for i, row in enumerate(logs):
-        event = definition.events.get(row.event)
-        found.append(
-            {
-                "at": row.at,
-                "kind": "system_event",
-                "who": names.get(row.actor_id, "Ticketflow"),
-                "body": None,
-                "note": row.note,
-                "event": event.label if event else row.event,
-                "from": labels.get(row.from_state, row.from_state),
-                "to": labels.get(row.to_state, row.to_state),
-                "order": (row.at, 1, getattr(row, "id", None) or i),
-            }
-        )
-    return sorted(found, key=lambda item: item["order"])
-
-
 def _written(applied: services.Applied, actor: Actor) -> list[dict[str, Any]]:
     """The thread items the call added, from the rows it wrote (the acting person's name is
     known; anyone else's, which no built-in action writes, is read in one statement)."""
@@ -139,7 +104,7 @@ def _written(applied: services.Applied, actor: Actor) -> list[dict[str, Any]]:
     others = people - set(names) - {None}
     if others:
         names.update(db.session.execute(select(User.id, User.name).where(User.id.in_(others))))
-    return items(change.entries, logs, names, applied.workflow.definition)
+    return thread_items.items(change.entries, logs, names, applied.workflow.definition)
 
 
 def _viewer(actor: Actor) -> Any:
