@@ -114,7 +114,7 @@ def recompute(
     source = plan_terms.source_for(ticket, terms)
     behaviour = definition.states[ticket.state].sla
     for clock in CLOCKS:
-        if not _active(ticket, clock):
+        if not active(ticket, clock):
             continue
         paused_at = getattr(ticket, f"{clock}_paused_at")
         runs = behaviour.get(clock, "run") == "run"
@@ -171,7 +171,7 @@ def cycle(ticket: Ticket, clock: str) -> int:
     return int(started.timestamp()) if started is not None else 0
 
 
-def _active(ticket: Ticket, clock: str) -> bool:
+def active(ticket: Ticket, clock: str) -> bool:
     """The clock has a deadline it has not met yet (running or paused)."""
     if getattr(ticket, f"{clock}_due_at") is None:
         return False
@@ -181,7 +181,7 @@ def _active(ticket: Ticket, clock: str) -> bool:
 
 
 def _running(ticket: Ticket, clock: str) -> bool:
-    return _active(ticket, clock) and getattr(ticket, f"{clock}_paused_at") is None
+    return active(ticket, clock) and getattr(ticket, f"{clock}_paused_at") is None
 
 
 def _resume(ticket: Ticket, clock: str, cal: Calendar, paused_at: datetime, now: datetime) -> None:

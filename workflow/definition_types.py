@@ -51,7 +51,7 @@ RESERVED_EVENTS = {
 }
 """Names the transition log uses for opening a ticket, for moving it to a new version, for
 handing a deactivated agent's ticket over where no event of its workflow fits, for a step of
-an SLA escalation policy (workflow/escalating.py), for priority and plan changes
+an SLA escalation policy (workflow/step_actions.py), for priority and plan changes
 (workflow/ticket_settings.py) and for an admin's change of a plan's terms (workflow/reclock.py).
 A workflow may not define events with these names, or its log would be ambiguous."""
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")

@@ -16,7 +16,8 @@ A policy is an ordered list of steps stored with the plan (JSON; YAML in docs/sl
 Everything here is pure: `parse_policy` checks a document and says every problem in a
 sentence; `Step.key` is the name a step has in job ids and in the `sla_steps` table;
 `due_steps` says which of a clock's steps are due and not yet done. Applying the actions
-is `workflow.escalating`'s work, inside the transaction that records the step.
+is `workflow.step_actions`' work (run by `workflow.escalating`), inside the transaction that
+records the step.
 """
 
 from __future__ import annotations

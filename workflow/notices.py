@@ -2,7 +2,7 @@
 
 End users hear about public replies on their ticket and about a proposed resolution (and
 get a receipt when it opens: workflow/opening.py); staff hear about a ticket assigned or
-transferred to them by someone else, and about escalations (workflow/escalating.py). A
+transferred to them by someone else, and about escalations (workflow/step_actions.py). A
 ticket left to a team with nobody assigned tells the team's members, and one left in a
 department's intake queue tells its manager (workflow/group_notices.py: the job finds the
 people). Each notice is a mail-outbox row written in the change's transaction

@@ -1,25 +1,15 @@
 """A changed SLA plan or calendar applies to the open tickets on it, from now on.
 
 For each open ticket on a changed plan, each clock keeps the business time it has already
-used (measured on the old calendar) and gets the new target and calendar for the rest:
+used and gets the new target and calendar for the rest: the rules, and the timers that
+follow from them, are workflow/retargeting.py (pure, on one ticket's columns). This module
+finds the tickets and writes them.
 
-- a running clock is due once the new target's remaining business time has passed from
-  `now` on the new calendar; a paused one keeps its pause, and its due time is set so that
-  resuming (workflow/clocks.py) finds exactly the remaining business time left;
-- a clock that has used more than its new target is due at once (at `now`, or when it
-  paused); a clock already breached stays breached at its due time, as a pause does;
-- a target the plan no longer has stops that clock; a target the plan gains starts now for
-  tickets that still owe it (first response, resolution; next response starts at the next
-  customer message, as always).
-
-Then `clocks.recompute` pauses what the ticket's state pauses and refreshes `next_due_at`,
-`timer_due_at` moves to the earliest step not done yet, and every step of every clock gets
-a timer follow-up: scheduled anew (a job with the same id moves), or cancelled when the
-new terms have no such step. Each ticket is written through the services' write path
-(version-checked, version bumped, a log row saying what moved); one that a concurrent
-writer changed first is read again and done again. Tickets are read in batches by id, all
-inside the caller's transaction, so the change and every ticket's new clocks commit together
-or not at all; the caller dispatches the follow-ups after its commit.
+Each ticket is written through the services' write path (version-checked, version bumped,
+a log row saying what moved); one that a concurrent writer changed first is read again and
+done again. Tickets are read in batches by id, all inside the caller's transaction, so the
+change and every ticket's new clocks commit together or not at all; the caller dispatches
+the follow-ups after its commit.
 
 `reclock_batch` does one batch of ids after a cursor: an admin's change re-clocks its first
 batch in the request and leaves the rest to a background run (workflow/reclock_runs.py),
@@ -30,20 +20,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from workflow import clocks, escalation, sla
 from workflow.definition_types import CLOCKS
 from workflow.errors import NotFound, StaleTicket
-from workflow.followups import CancelTimer, FollowUp, LiveUpdate, ScheduleTimer
+from workflow.followups import FollowUp, LiveUpdate
 from workflow.loading import compiled_version
 from workflow.models import SlaStep, TransitionLog, WorkflowVersion
 from workflow.outcome import log_row
 from workflow.plan_terms import Terms
+from workflow.retargeting import Done, retarget, timers
 from workflow.rules import Actor
 from workflow.ticket_record import COLUMNS, TICKETS, TicketChange, TicketRecord, load_record
 from workflow.ticket_settings import CHANGE_SLA_PLAN
@@ -55,12 +45,10 @@ BATCH = 500
 ATTEMPTS = 3
 EVENT = "sla_terms_changed"
 """The transition log's name for "this ticket's plan changed under it" (no state change)."""
-_ZERO = timedelta(0)
 NO_BOUND = 2**62
 
 Changes = Mapping[int, tuple[Terms, Terms]]
 """Plan id -> (its terms before the change, its terms after)."""
-Done = set[tuple[str, int, str]]
 
 _OPEN_ON_PLANS = (
     select(TICKETS, WorkflowVersion.checksum)
@@ -161,45 +149,6 @@ def reclock_batch(
     return result
 
 
-def retarget(
-    ticket: Any,
-    before: Terms,
-    after: Terms,
-    definition: Definition,
-    now: datetime,
-    since: datetime | None = None,
-) -> None:
-    """Move the ticket's clocks from the `before` terms to the `after` terms as of `now`
-    (the rules of the module docstring), then let `clocks.recompute` pause what its state
-    pauses and refresh `next_due_at`. Changes only the ticket's columns. A next-response
-    clock started at or after `since` is on the `after` terms already and keeps its time."""
-    for clock in CLOCKS:
-        if clock == "next_response" and _started_since(ticket, since):
-            continue
-        _retarget(ticket, clock, before, after, now)
-    clocks.recompute(ticket, definition, now, after)
-
-
-def timers(
-    ticket: Any, definition: Definition, before: Terms, after: Terms, now: datetime, done: Done
-) -> list[FollowUp]:
-    """Every clock's timers under the `after` terms (steps already done left out), with
-    cancellations for the steps the new terms no longer have; sets `timer_due_at` to the
-    earliest step not done yet."""
-    timeline = clocks.timeline(ticket, definition, after, now)
-    ticket.timer_due_at = escalation.next_pending(timeline, done)
-    out: list[FollowUp] = []
-    known = set(before.policy.step_keys()) | set(after.policy.step_keys())
-    for clock in CLOCKS:
-        cycle = clocks.cycle(ticket, clock)
-        mine = [t for t in timeline if t.clock == clock and t.record_key not in done]
-        out += [ScheduleTimer(ticket.id, clock, t.at, t.step) for t in mine]
-        kept = {t.step for t in mine} | {s for c, n, s in done if c == clock and n == cycle}
-        if stale := sorted(known - kept):
-            out.append(CancelTimer(ticket.id, clock, tuple(stale)))
-    return out
-
-
 # ---- one ticket ------------------------------------------------------------------------------
 
 
@@ -247,53 +196,6 @@ def _write(
             continue
         return [*follow_ups, LiveUpdate(record.id, record.number, record.version)]
     return None  # pragma: no cover - the loop returns or raises
-
-
-def _retarget(ticket: Any, clock: str, before: Terms, after: Terms, now: datetime) -> None:
-    due = getattr(ticket, f"{clock}_due_at")
-    target = after.targets.get(clock)
-    if not _owed(ticket, clock):
-        if target and due is None and _starts_now(ticket, clock):
-            setattr(ticket, f"{clock}_due_at", sla.deadline(after.calendar, now, target))
-        return
-    if target is None:  # the plan dropped this target: the clock stops
-        setattr(ticket, f"{clock}_due_at", None)
-        setattr(ticket, f"{clock}_paused_at", None)
-        if clock == "next_response":
-            ticket.next_response_started_at = None
-        return
-    was = before.targets.get(clock)
-    if was == target and before.calendar == after.calendar:
-        return
-    at = getattr(ticket, f"{clock}_paused_at") or now
-    if due <= at:
-        return  # breached already: new terms do not undo a breach
-    left = sla.elapsed(before.calendar, at, due)
-    used = max((was if was is not None else left) - left, _ZERO)
-    rest = target - used
-    setattr(
-        ticket, f"{clock}_due_at", sla.deadline(after.calendar, at, rest) if rest > _ZERO else at
-    )
-
-
-def _started_since(ticket: Any, since: datetime | None) -> bool:
-    started = getattr(ticket, "next_response_started_at", None)
-    return since is not None and started is not None and started >= since
-
-
-def _owed(ticket: Any, clock: str) -> bool:
-    """The clock has a deadline not met yet, running or paused (as clocks.py reads it)."""
-    if getattr(ticket, f"{clock}_due_at") is None:
-        return False
-    if clock == "first_response":
-        return ticket.first_responded_at is None
-    return ticket.closed_at is None
-
-
-def _starts_now(ticket: Any, clock: str) -> bool:
-    if clock == "first_response":
-        return ticket.first_responded_at is None
-    return clock == "resolution"
 
 
 def _done(session: Session, ticket_ids: Sequence[int]) -> dict[int, Done]:

@@ -27,7 +27,7 @@ def staffed(world):
 
 
 def notify(world, user, ticket, body="Ticket is at risk.", *, at=None, read=False) -> Notification:
-    """A notice as an escalation step writes it (escalating._notify), committed."""
+    """A notice as an escalation step writes it (step_actions._notify), committed."""
     at = at or world.now
     row = Notification(
         user_id=user.id,
