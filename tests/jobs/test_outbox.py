@@ -9,7 +9,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import event, select
 
 from jobs import queues, sweep
@@ -17,18 +17,13 @@ from jobs.connection import for_requests
 from jobs.dispatch import dispatch
 from jobs.mail import send_notification
 from tests.jobs import test_mail
+from tests.jobs.test_group_mail import NOTE, run_mail_queue
 from tests.jobs.test_mail import body, notices
 from workflow import outbox, prepared, services
 from workflow.errors import TransitionRejected
 from workflow.models import Notification, OutboxMail, Team
 
 inbox = test_mail.inbox  # the real SMTP server fixture of the mail tests
-NOTE = "Card reader firmware issue, needs Level 2 tools."
-
-
-def run_mail_queue(redis) -> None:
-    mail = Queue(queues.MAIL, connection=redis)
-    SimpleWorker([mail], connection=redis).work(burst=True, with_scheduler=False)
 
 
 def claimed(world, at):
