@@ -222,9 +222,7 @@ def reply(
     return Outcome(ticket, [*follow_ups, LiveUpdate(ticket.id, ticket.number, ticket.version)])
 
 
-def _recompute(
-    session: Session, ticket: TicketView, wf: Compiled, now: datetime
-) -> list[FollowUp]:
+def _recompute(session: Session, ticket: TicketView, wf: Compiled, now: datetime) -> list[FollowUp]:
     """Timer follow-ups for the clocks this call changed; the plan is read only if one did.
     A next-response run this call stopped is recorded (met or breached) in this transaction."""
     terms = plan_terms.lazy(session, ticket.sla_plan_id)  # type: ignore[attr-defined]

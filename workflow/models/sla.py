@@ -51,9 +51,7 @@ class SlaPlan(Base):
     at_risk_percent: Mapped[int | None] = mapped_column(SmallInteger)
     at_risk_minutes: Mapped[int | None] = mapped_column(Integer)
     calendar_id: Mapped[int | None] = mapped_column(ForeignKey("calendars.id"))
-    escalation_policy: Mapped[list[dict[str, Any]] | None] = mapped_column(
-        JSON(none_as_null=True)
-    )
+    escalation_policy: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class SlaStep(Base):
