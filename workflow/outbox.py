@@ -27,6 +27,7 @@ from workflow.followups import FollowUp, Notify
 from workflow.group_notices import KINDS as GROUP_KINDS
 from workflow.models import EntryKind, OutboxMail, ThreadEntry, TransitionLog
 from workflow.notices import ASSIGNED, PUBLIC_REPLY, RESOLUTION_REQUEST
+from workflow.prepared import Prepared
 
 MOVE_KINDS = (ASSIGNED, *GROUP_KINDS)
 """Notices about a move: pinned to the transition-log row that made it."""
@@ -49,11 +50,15 @@ _NEWEST_REPLY = (
     .scalar_subquery()
 )
 _INSERT = {
-    "move": insert(OUTBOX).values({**_VALUES, "log_id": _NEWEST_LOG}).returning(OUTBOX.c.id),
-    "reply": insert(OUTBOX).values({**_VALUES, "entry_id": _NEWEST_REPLY}).returning(OUTBOX.c.id),
-    None: insert(OUTBOX).values(_VALUES).returning(OUTBOX.c.id),
+    pin: Prepared(insert(OUTBOX).values({**_VALUES, **about, "attempts": 0}).returning(OUTBOX.c.id))
+    for pin, about in (
+        ("move", {"log_id": _NEWEST_LOG}),
+        ("reply", {"entry_id": _NEWEST_REPLY}),
+        (None, {}),
+    )
 }
-"""Built once: one statement per kind of pin."""
+"""Built once: one statement per kind of pin, run on the driver connection (every notice of
+a transition is one, so it skips SQLAlchemy's per-statement machinery: workflow/prepared.py)."""
 
 
 def record(
@@ -87,7 +92,9 @@ def _insert(session: Session, notice: Notify, now: datetime, pin: bool) -> int:
         "group_id": notice.group_id,
         "created_at": now,
     }
-    return session.execute(_INSERT[about], params).scalar_one()
+    row = _INSERT[about].first(session, params)
+    assert row is not None  # an INSERT ... RETURNING returns its row
+    return int(row[0])
 
 
 # ---- for the mail job and the sweep ----------------------------------------------------------

@@ -28,6 +28,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import SelectBase
 
 Processor = Callable[[Any], Any]
@@ -53,7 +54,12 @@ class _Form:
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self.binds.append((name, processor))
-        self.columns = list(statement.selected_columns) if isinstance(statement, SelectBase) else []
+        self.columns: list[Any] = []
+        """The columns a row brings back: a SELECT's, or an INSERT's or UPDATE's RETURNING."""
+        if isinstance(statement, SelectBase):
+            self.columns = list(statement.selected_columns)
+        elif isinstance(statement, UpdateBase):
+            self.columns = list(statement.exported_columns)
         self.results: list[tuple[int, Processor]] | None = None
 
     def bound(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
