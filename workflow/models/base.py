@@ -1,8 +1,9 @@
 """The one declarative `Base` and the column types every model module shares.
 
 Everything here is about storage, not about any one table: the constraint naming convention
-(so migrations name constraints predictably), 64-bit keys that still auto-increment on SQLite,
-aware UTC datetimes on every backend, and enums stored as checked strings.
+(so migrations name constraints predictably), partial indexes on both backends, 64-bit keys
+that still auto-increment on SQLite, aware UTC datetimes on every backend, and enums stored
+as checked strings.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Enum, Index, Integer, MetaData, TypeDecorator, text
 from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -24,6 +26,15 @@ NAMING = {
 
 Id = BigInteger().with_variant(Integer(), "sqlite")
 """64-bit keys on PostgreSQL; SQLite only auto-increments INTEGER PRIMARY KEY."""
+
+
+def partial_index(
+    name: str, *expressions: Any, where: str | ColumnElement[bool], **kw: Any
+) -> Index:
+    """An index over the rows matching `where`, on PostgreSQL and SQLite alike (each dialect
+    takes its own keyword; the migrations and the tests' schema must agree on both)."""
+    condition = text(where) if isinstance(where, str) else where
+    return Index(name, *expressions, postgresql_where=condition, sqlite_where=condition, **kw)
 
 
 class Base(DeclarativeBase):

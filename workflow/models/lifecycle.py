@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy import (
     Boolean,
     ForeignKey,
-    Index,
     Integer,
     SmallInteger,
     String,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workflow.models.base import Base, Id, stored_enum, utc_column
+from workflow.models.base import Base, Id, partial_index, stored_enum, utc_column
 
 
 class VersionStatus(enum.StrEnum):
@@ -57,12 +56,11 @@ class WorkflowVersion(Base):
     __tablename__ = "workflow_versions"
     __table_args__ = (
         UniqueConstraint("workflow_id", "number", name="uq_workflow_versions_number"),
-        Index(
+        partial_index(
             "uq_workflow_versions_published",
             "workflow_id",
             unique=True,
-            postgresql_where=text("status = 'published'"),
-            sqlite_where=text("status = 'published'"),
+            where="status = 'published'",
         ),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)

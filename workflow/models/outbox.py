@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workflow.models.base import Base, Id, utc_column
+from workflow.models.base import Base, Id, partial_index, utc_column
 
 
 class OutboxMail(Base):
@@ -30,11 +30,10 @@ class OutboxMail(Base):
 
     __tablename__ = "mail_outbox"
     __table_args__ = (
-        Index(
+        partial_index(
             "ix_mail_outbox_unsent",
             "created_at",
-            postgresql_where=sql("sent_at IS NULL"),
-            sqlite_where=sql("sent_at IS NULL"),
+            where="sent_at IS NULL",
         ),
         UniqueConstraint("parent_id", "recipient_id", name="uq_mail_outbox_person"),
     )

@@ -19,11 +19,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workflow.models.base import Base, Id, utc_column
+from workflow.models.base import Base, Id, partial_index, utc_column
 
 
 class SlaCalendar(Base):
@@ -127,11 +126,10 @@ class ReclockRun(Base):
 
     __tablename__ = "reclock_runs"
     __table_args__ = (
-        Index(
+        partial_index(
             "ix_reclock_runs_unfinished",
             "id",
-            postgresql_where=text("finished_at IS NULL"),
-            sqlite_where=text("finished_at IS NULL"),
+            where="finished_at IS NULL",
         ),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)

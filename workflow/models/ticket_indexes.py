@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import Index, Table, text
 
+from workflow.models.base import partial_index
+
 LIVE = "closed_at IS NULL"
 SCOPE = ("department_id", "assignee_id")
 """What an agent's scope (their departments, or assigned to them) filters on."""
@@ -20,14 +22,13 @@ def queue_index(name: str, *leading: str, where: str, include: tuple[str, ...]) 
     (priority DESC, the due time ascending with PostgreSQL's NULLS LAST, id), partial on the
     queue's `where`, so the first page is the first 50 entries. INCLUDE (PostgreSQL only)
     carries what the agent scope filters on, so a capped count is an index-only scan."""
-    return Index(
+    return partial_index(
         name,
         *leading,
         text("priority_id DESC"),
         "next_due_at",
         "id",
-        postgresql_where=text(where),
-        sqlite_where=text(where),
+        where=where,
         postgresql_include=list(include),
     )
 
@@ -57,24 +58,21 @@ def department_indexes() -> tuple[Index, ...]:
     unassigned = f"{LIVE} AND assignee_id IS NULL AND team_id IS NULL"
     closed = "closed_at IS NOT NULL"
     return (
-        Index(
+        partial_index(
             "ix_tickets_department_live",
             "department_id",
             "state",
-            postgresql_where=text(LIVE),
-            sqlite_where=text(LIVE),
+            where=LIVE,
         ),
-        Index(
+        partial_index(
             "ix_tickets_department_unassigned",
             "department_id",
-            postgresql_where=text(unassigned),
-            sqlite_where=text(unassigned),
+            where=unassigned,
         ),
-        Index(
+        partial_index(
             "ix_tickets_department_closed",
             "department_id",
-            postgresql_where=text(closed),
-            sqlite_where=text(closed),
+            where=closed,
         ),
         Index("ix_tickets_assignee_department", "assignee_id", "department_id"),
     )
@@ -87,11 +85,10 @@ def department_indexes() -> tuple[Index, ...]:
 
 def _when_set(table: Table, column: str) -> Index:
     where = text(f"{column} IS NOT NULL")
-    return Index(
+    return partial_index(
         f"ix_tickets_{column}",
         table.c[column],
-        postgresql_where=where,
-        sqlite_where=where,
+        where=where,
     )
 
 
@@ -111,9 +108,8 @@ def decided_clock_indexes(table: Table) -> tuple[Index, ...]:
 def open_by_plan_index(table: Table) -> Index:
     """The admin's plan list counts open tickets per plan, and a change of a plan's terms
     re-clocks exactly those tickets (workflow/reclock.py): both read this index."""
-    return Index(
+    return partial_index(
         "ix_tickets_open_sla_plan",
         table.c.sla_plan_id,
-        postgresql_where=text("closed_at IS NULL"),
-        sqlite_where=text("closed_at IS NULL"),
+        where="closed_at IS NULL",
     )

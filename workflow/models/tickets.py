@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workflow.models.base import Base, Id, utc_column
+from workflow.models.base import Base, Id, partial_index, utc_column
 from workflow.models.lifecycle import WorkflowVersion
 from workflow.models.people import User
 from workflow.models.ticket_indexes import (
@@ -47,17 +47,15 @@ class Ticket(Base):
             postgresql_ops={"subject": "gin_trgm_ops"},
         ).ddl_if(dialect="postgresql"),
         Index("ix_tickets_requester", "requester_id", "updated_at"),
-        Index(
+        partial_index(
             "ix_tickets_next_due_at",
             "next_due_at",
-            postgresql_where=text("closed_at IS NULL"),
-            sqlite_where=text("closed_at IS NULL"),
+            where="closed_at IS NULL",
         ),
-        Index(
+        partial_index(
             "ix_tickets_timer_due_at",
             "timer_due_at",
-            postgresql_where=text("timer_due_at IS NOT NULL"),
-            sqlite_where=text("timer_due_at IS NOT NULL"),
+            where="timer_due_at IS NOT NULL",
         ),
         *department_indexes(),
     )
