@@ -194,6 +194,18 @@ def steps(session: Session, ticket_id: int, step: str | None = None) -> list[Sla
     return list(session.scalars(query))
 
 
+def work_burst(job_env: dict) -> None:
+    """A real `ticketflow worker` process in burst mode (no cron): it works what is queued
+    and scheduled, then exits; a failure shows its output."""
+    subprocess.run(
+        [sys.executable, "-m", "jobs.worker", "--burst", "--no-cron"],
+        env=job_env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
 def wait_for(check: Callable[[], object], seconds: float, every: float = 0.2) -> object:
     """Poll `check` until it returns something truthy; that value, or the last one."""
     deadline = time.monotonic() + seconds

@@ -6,8 +6,6 @@ with the clocks the synchronous path gives, and two changes in a row chain."""
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +14,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select, update
 
 from jobs import queues, reclock, runtime, sweep
+from tests.jobs.conftest import work_burst
 from workflow import plan_admin, services, ticket_settings
 from workflow import reclock as reclocking
 from workflow.models import ReclockRun, SlaPlan, Ticket, TransitionLog
@@ -272,13 +271,7 @@ def test_a_real_worker_finishes_the_run_the_request_started(world, small_batches
     tickets = [world.open(f"Ticket {i}", now=opened) for i in range(TICKETS)]
     saved = edit(world, datetime.now(UTC), resolution="8h")
     reclock.enqueue(redis, saved.run_id, 0)
-    subprocess.run(
-        [sys.executable, "-m", "jobs.worker", "--burst", "--no-cron"],
-        env=job_env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    work_burst(job_env)
     # on a 24x7 calendar the ten minutes used are kept whenever the batch runs
     assert state(world, tickets) == expected(tickets, 8 * H)
     assert run_row(world, saved.run_id).finished_at is not None

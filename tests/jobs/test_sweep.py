@@ -3,8 +3,6 @@ nothing, a fan-out for backlogs, and timers set again for what is due soon."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +10,7 @@ from rq import Queue
 from sqlalchemy import text, update
 
 from jobs import queues, sweep
-from tests.jobs.conftest import open_due_in, steps, use_plan
+from tests.jobs.conftest import open_due_in, steps, use_plan, work_burst
 from workflow.models import Ticket
 
 
@@ -73,13 +71,7 @@ def test_a_backlog_is_fanned_out_to_every_worker(world, job_env, redis, workers)
     result = sweep.sweep()
     assert "fanned out 6" in result, result
     assert Queue(queues.TIMERS, connection=redis).count == 6
-    subprocess.run(
-        [sys.executable, "-m", "jobs.worker", "--burst", "--no-cron"],
-        env=job_env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    work_burst(job_env)
     for ticket_id in ids:
         assert [r.step for r in steps(world.session, ticket_id, "breach")] == ["breach"]
     assert sweep.find_due(world.session, datetime.now(UTC)) == []
