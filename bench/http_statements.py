@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from bench import http_phases
 from bench.browser import csrf_token, sign_in_test_client
 
 
@@ -51,9 +52,12 @@ def _counting(engine: Any) -> Iterator[Counter[str]]:
 
 
 def per_request(
-    url: str, redis_url: str, email: str, posts: list[tuple[str, dict[str, str]]]
-) -> dict[str, float]:
-    """Statements and transaction commands per POST (`posts`: path, form), in-process."""
+    url: str, redis_url: str, email: str, posts: list[tuple[str, dict[str, str]]], warm: int = 0
+) -> tuple[dict[str, float], Counter[str], int]:
+    """Statements and transaction commands per POST (`posts`: path, form), in-process, and
+    the CPU seconds of each phase (bench.http_phases) over the POSTs counted; the first
+    `warm` POSTs only warm the process up (templates compiled, statements prepared).
+    Returns (per-POST counts, phase seconds, POSTs counted)."""
     os.environ.update(DATABASE_URL=url, REDIS_URL=redis_url)
     from web import create_app
     from web.extensions import db
@@ -65,11 +69,18 @@ def per_request(
     with app.app_context():
         engine = db.engine
     headers = {"HX-Request": "true", "X-CSRFToken": token}
-    with _counting(engine) as counts:
-        for path, form in posts:
-            answer = client.post(path, data={**form, "csrf_token": token}, headers=headers)
-            if answer.status_code != 200:
-                raise RuntimeError(f"{path} answered {answer.status_code}")
+
+    def send(path: str, form: dict[str, str]) -> None:
+        answer = client.post(path, data={**form, "csrf_token": token}, headers=headers)
+        if answer.status_code != 200:
+            raise RuntimeError(f"{path} answered {answer.status_code}")
+
+    for path, form in posts[:warm]:
+        send(path, form)
+    counted = posts[warm:]
+    with _counting(engine) as counts, http_phases.timing() as spent:
+        for path, form in counted:
+            send(path, form)
     with app.app_context():
         db.engine.dispose()
-    return {what: n / len(posts) for what, n in counts.items()}
+    return {what: n / len(counted) for what, n in counts.items()}, spent, len(counted)

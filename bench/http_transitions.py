@@ -21,7 +21,8 @@ Per round (`--seconds` long, after a warm-up): requests per second, CPU millisec
 request of the gunicorn workers (/proc utime + stime over the round / requests), of the
 PostgreSQL backends serving this database, of Redis and of the load generator itself, and
 client-side latency. Then the PostgreSQL round trips of one request (statements and
-transaction commands, counted over a few POSTs run in-process: bench.http_statements).
+transaction commands, counted over a few POSTs run in-process: bench.http_statements), and
+the web process's CPU per request split into the phases of the POST (bench.http_phases).
 `--profile` then runs the same POSTs one at a time against a server with cProfile in its
 single worker (bench.serve_profiled) and prints where the time goes.
 Target: >= 300 requests per second on this 2-core machine (load generator included).
@@ -38,7 +39,7 @@ import time
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bench import cpu_areas, http_statements
+from bench import cpu_areas, http_phases, http_statements
 from bench.browser import HttpSession
 from bench.http_load import Client, Job, Round, baseline, measure, post, run_clients
 from bench.webapp import (
@@ -56,8 +57,11 @@ from workflow.db import make_engine
 from workflow.models import Role, Ticket, User, staff_departments
 
 TARGET_RPS = 300.0
-STATEMENT_REQUESTS = 50
-"""POSTs run in-process after the rounds to count their statements (bench.http_statements)."""
+STATEMENT_REQUESTS = 100
+"""POSTs run in-process after the rounds to count their statements (bench.http_statements)
+and split their CPU into phases (bench.http_phases); the first STATEMENT_WARMUP of them only
+warm the process up."""
+STATEMENT_WARMUP = 20
 OPEN_STATES = ("new", "assigned", "in_progress", "awaiting_customer")
 NOTE = "Handing this over: the customer already tried the usual steps."
 REPLY = "<p>This should be fixed now. Is there anything else we can do for you?</p>"
@@ -254,13 +258,17 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 for j in counted
             ]
-            counts = http_statements.per_request(url, redis.url, rest.person.email, posts)
+            warm = min(STATEMENT_WARMUP, len(posts) // 2)
+            counts, phases, n = http_statements.per_request(
+                url, redis.url, rest.person.email, posts, warm
+            )
             print(
                 f"   PostgreSQL round trips per request: {counts.pop('statements', 0):.1f} "
                 f"statements + {sum(counts.values()):.1f} transaction commands "
                 f"({', '.join(f'{k} {v:.1f}' for k, v in sorted(counts.items()))}; "
-                f"{len(posts)} requests in-process, bench.http_statements)"
+                f"{n} requests in-process, bench.http_statements)"
             )
+            http_phases.report(phases, n)
         if args.profile:
             jobs = rest.jobs[rest.next :]
             profile(url, redis.url, rest.person, jobs, args.event, args.profile_requests)
