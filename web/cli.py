@@ -6,7 +6,6 @@ import copy
 import importlib
 import re
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -15,7 +14,7 @@ from flask_migrate import cli as migrate_cli
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from web import create_app
+from web import clock, create_app
 from web.extensions import db
 from web.sla_cli import sla_group
 from workflow import definition as wfdef
@@ -27,14 +26,10 @@ from workflow.rules import Actor
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def load_reference_and_builtins() -> list[str]:
     """Priorities, SLA plans and the built-in workflows: idempotent, run after migrating."""
     done = ensure_reference_data(db.session)
-    done += publishing.load_builtin(db.session, Actor.system(), _now())
+    done += publishing.load_builtin(db.session, Actor.system(), clock.now())
     db.session.commit()
     return done
 
@@ -92,7 +87,7 @@ def create_user(email: str, name: str, role: str, password: str) -> None:
             email=email,
             name=name.strip(),
             role=Role(role),
-            created_at=_now(),
+            created_at=clock.now(),
             password_hash=generate_password_hash(password),
         )
     )
@@ -173,7 +168,7 @@ def seed_demo_command() -> None:
     from web.demo_seed import seed_demo
 
     load_reference_and_builtins()
-    logins, created = seed_demo(db.session, _now())
+    logins, created = seed_demo(db.session, clock.now())
     click.echo("Demo data created." if created else "Demo data was already there.")
     click.echo("Demo logins (staff sign in at /staff/login, customers at /login):")
     for login in logins:

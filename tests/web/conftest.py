@@ -1,11 +1,12 @@
 """An app on the test database and the run's own Redis, with people who can sign in, a
 CSRF-aware client, and the set-up many web tests share (a Support ticket, a Redis client,
-a mail inbox). Plain helpers: tests/web/helpers.py."""
+a mail inbox, a clock the test sets). Plain helpers: tests/web/helpers.py."""
 
 from __future__ import annotations
 
 import os
 import re
+from datetime import datetime, timedelta
 
 import pytest
 from flask import Blueprint
@@ -108,6 +109,33 @@ class Browser:
         page = "/staff/login" if staff else "/login"
         self.get(page)
         return self.post(page, {"email": email, "password": password})
+
+
+class Clock:
+    """The time the app's routes read (its TICKETFLOW_CLOCK, see web/clock.py): it stands
+    still at the instant it was set to, and moves only when the test moves it."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def set(self, at: datetime) -> None:
+        self.at = at
+
+    def advance(self, **delta: float) -> datetime:
+        """Move on by a timedelta's keywords (minutes=5); returns the new time."""
+        self.at += timedelta(**delta)
+        return self.at
+
+
+@pytest.fixture
+def clock(app, now) -> Clock:
+    """The app's clock, standing at the NOW the world's data was created at, so what a
+    route computes (due times, countdowns, ages) does not depend on the day the tests run."""
+    app.config["TICKETFLOW_CLOCK"] = settable = Clock(now)
+    return settable
 
 
 @pytest.fixture

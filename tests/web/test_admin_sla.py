@@ -4,7 +4,7 @@ and a change that moves an open ticket's deadline and its timer in Redis."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -379,8 +379,10 @@ def test_add_rows_keeps_what_was_typed_and_saves_nothing(admin, world):
     assert sev_c(world).resolution_minutes == 5 * 24 * 60
 
 
-def test_a_target_change_moves_an_open_tickets_deadline_and_its_timer(admin, world, redis_url):
-    opened = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+def test_a_target_change_moves_an_open_tickets_deadline_and_its_timer(
+    admin, world, redis_url, clock
+):
+    opened = world.now - timedelta(minutes=10)
     ticket = world.open(now=opened)
     assert ticket.resolution_due_at == opened + timedelta(hours=120)
     plan = sev_c(world)
@@ -438,10 +440,10 @@ def test_the_lists_make_the_same_few_queries_however_many_rows(app, admin, world
 
 
 def test_a_big_change_moves_the_first_batch_now_and_shows_the_background_progress(
-    admin, world, redis_url, monkeypatch
+    admin, world, redis_url, monkeypatch, clock
 ):
     monkeypatch.setattr("workflow.reclock.BATCH", 4)
-    opened = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    opened = world.now - timedelta(minutes=10)
     for i in range(10):
         world.open(f"Ticket {i}", now=opened)
     plan = sev_c(world)

@@ -4,7 +4,7 @@ the tickets in it, and rolling back (the clock runs again) schedules them anew."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from redis import Redis
 from sqlalchemy import select
@@ -20,12 +20,10 @@ from workflow.models import VersionStatus, WorkflowVersion
 
 
 def test_publishing_a_pause_cancels_the_timers_and_rolling_back_schedules_them(
-    browser, world, redis_url
+    browser, world, redis_url, clock
 ):
-    # The publish and rollback routes read the real clock: the tickets' clocks start from it
-    # too, or the at-risk instant (due minus 24 h) of a ticket opened on the fixed test date
-    # falls behind the real clock four days later and is clamped to "now".
-    world.now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    # The publish and rollback routes read the app's clock, which starts where the tickets'
+    # clocks did: the at-risk instant (due minus 24 h) stays ahead of it whatever the date.
     working = ticket_in(world, "in_progress")
     untouched = ticket_in(world, "new")
     redis = Redis.from_url(redis_url)
@@ -49,11 +47,12 @@ def test_publishing_a_pause_cancels_the_timers_and_rolling_back_schedules_them(
         assert queues.scheduled_at(redis, working.id, "resolution", "at_risk") is None
         assert queues.scheduled_at(redis, untouched.id, "resolution", "at_risk") == kept
 
+        clock.advance(hours=2)  # paused for two hours
         assert browser.post(f"{BASE}/versions/1/rollback").status_code == 303
 
         resumed = fresh(world, working)
         assert resumed.resolution_paused_at is None
-        assert resumed.resolution_due_at > working.resolution_due_at  # the pause is added
+        assert resumed.resolution_due_at == working.resolution_due_at + timedelta(hours=2)
         version = world.session.scalar(
             select(WorkflowVersion).where(WorkflowVersion.status == VersionStatus.PUBLISHED)
         )

@@ -55,8 +55,9 @@ def count_queries(app, call):
 
 
 @pytest.fixture
-def sev_a(world):
-    """Tickets get SEV A: first response 30 min (at risk with 6 left), resolution 4 h."""
+def sev_a(world, clock):
+    """Tickets get SEV A: first response 30 min (at risk with 6 left), resolution 4 h; the
+    pages' clock stands at the world's NOW."""
     world.topic.sla_plan_id = world.session.scalar(
         select(SlaPlan.id).where(SlaPlan.name == "SEV A")
     )
@@ -65,8 +66,8 @@ def sev_a(world):
 
 
 def opened_ago(world, minutes, subject="The printer is on fire"):
-    """A ticket opened `minutes` ago by the real clock (the pages read the real clock)."""
-    return open_at(world, datetime.now(UTC) - timedelta(minutes=minutes), subject)
+    """A ticket opened `minutes` before the world's NOW (where the pages' clock stands)."""
+    return open_at(world, world.now - timedelta(minutes=minutes), subject)
 
 
 def open_at(world, at, subject="The printer is on fire"):
@@ -126,12 +127,12 @@ def test_the_breach_queue_lists_late_and_at_risk_tickets_most_urgent_first(app, 
     at_risk = opened_ago(world, 27, "First reply due in 3 minutes")
     late_5 = opened_ago(world, 35, "Five minutes late")
     answered = opened_ago(world, 5, "Plenty of time")  # answered: resolution due in 4 h
-    services.reply(world.session, answered.id, world.actor(world.admin), datetime.now(UTC), "Hi")
+    services.reply(world.session, answered.id, world.actor(world.admin), world.now, "Hi")
     page = signed_in(app, world, "ops").get("/ops")
     html = text(page)
     assert page.status_code == 200
     assert [int(n) for n in ROW.findall(html)] == [late_2h.number, late_5.number, at_risk.number]
-    assert re.search(r"late by 2h 0[0-1]m", html) and re.search(r"due in [23] min", html)
+    assert "late by 2h 00m" in html and "due in 3 min" in html
     assert "Plenty of time" not in html
     assert "<strong>2</strong> breached" in html and "<strong>1</strong> at risk" in html
     assert "No team · SEV A" in html
@@ -187,11 +188,11 @@ def test_the_csv_export_lists_the_queue_and_defuses_formulas(app, sev_a):
     assert first["subject"] == '\'=HYPERLINK("http://evil.example","Click")'
     assert second["subject"] == "'@SUM(A1:A9) and ümlauts"
     assert (first["team"], first["plan"], first["clock"]) == ("No team", "SEV A", "first_response")
-    assert first["status"].startswith("late by 1h 0") and int(first["minutes_past_due"]) >= 64
+    assert first["status"] == "late by 1h 05m" and int(first["minutes_past_due"]) == 65
     assert first["at_risk_at_utc"] == ""
     assert second["team"] == "Level 2 Support"
-    assert second["status"] in ("due in 3 min", "due in 4 min")
-    assert int(second["minutes_past_due"]) in (-4, -5) and second["at_risk_at_utc"]
+    assert second["status"] == "due in 4 min"
+    assert int(second["minutes_past_due"]) == -4 and second["at_risk_at_utc"]
     due = datetime.fromisoformat(first["due_at_utc"])
     assert due.utcoffset() == timedelta(0)
 
@@ -199,12 +200,12 @@ def test_the_csv_export_lists_the_queue_and_defuses_formulas(app, sev_a):
 # ---- compliance -----------------------------------------------------------------------------
 
 
-def test_compliance_shows_the_figures_and_a_chart_in_one_query(app, sev_a, monkeypatch):
+def test_compliance_shows_the_figures_and_a_chart_in_one_query(app, sev_a, clock):
     """The page's clock is fixed at the world's Monday 09:00 (UTC is the help desk's zone),
     so "today" is the same day whenever the test runs."""
     world = sev_a
     now = world.now
-    monkeypatch.setattr("web.ops.compliance.now", lambda: now)
+    assert clock() == now
     met = open_at(world, now - timedelta(minutes=20))
     services.reply(
         world.session, met.id, world.actor(world.admin), now - timedelta(minutes=10), "Hi"

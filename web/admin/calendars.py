@@ -11,7 +11,7 @@ and the route hands their timers to Redis after the commit.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -20,7 +20,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from web import htmx
+from web import clock, htmx
 from web.admin import bp
 from web.admin.reclock_start import saved_words, start_run
 from web.admin.sla_forms import DAY_NAMES, CalendarForm, calendar_data, calendar_fields
@@ -57,10 +57,6 @@ def _zones() -> list[str]:
     return sorted(z for z in available_timezones() if "/" in z or z == "UTC")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def shown(at: datetime) -> str:
     """An instant as a person reads it in the calendar's zone: `Mon 30 Nov 2026, 09:00 CET`."""
     return at.strftime("%a %d %b %Y, %H:%M %Z")
@@ -85,7 +81,7 @@ def calendars():
             .group_by(SlaPlan.calendar_id)
         ).all()
     )
-    now = _now()
+    now = clock.now()
     previews = {row.id: preview(row.definition, now) for row in rows}
     return render_template(
         "admin/sla/calendars.html",
@@ -137,10 +133,15 @@ def calendar(calendar_id: int | None = None):
         try:
             document = _document(form, source)
             if only_preview:
-                seen = preview(document, _now(), _example(form))
+                seen = preview(document, clock.now(), _example(form))
             else:  # the example target is for the preview only: it never blocks a save
                 saved = calendar_admin.save_calendar(
-                    db.session, current_user.actor, _now(), form.name.data, document, calendar_id
+                    db.session,
+                    current_user.actor,
+                    clock.now(),
+                    form.name.data,
+                    document,
+                    calendar_id,
                 )
                 after_commit(Outcome(None, saved.follow_ups))
                 start_run(saved)
@@ -150,7 +151,7 @@ def calendar(calendar_id: int | None = None):
             problems = attach(form, exc)
             status = 422
     elif not form.is_submitted():
-        seen = preview(existing.definition if existing else STARTER, _now())
+        seen = preview(existing.definition if existing else STARTER, clock.now())
     users = (
         db.session.scalar(
             select(func.count()).select_from(SlaPlan).where(SlaPlan.calendar_id == existing.id)
@@ -183,7 +184,7 @@ def calendar_preview():
     problems: list[str] = []
     seen = None
     try:
-        seen = preview(_document(form, source), _now(), _example(form))
+        seen = preview(_document(form, source), clock.now(), _example(form))
     except InvalidFields as exc:
         problems = exc.messages
     html = render_template(

@@ -4,14 +4,13 @@ other problem) with sentences shown above the form; nothing is saved then."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import BooleanField, StringField, TextAreaField
 
+from web import clock
 from web.admin import bp
 from web.auth import staff_required
 from web.extensions import db
@@ -27,10 +26,6 @@ class CannedForm(FlaskForm):
     name = StringField("Name (what agents pick from)")
     body = TextAreaField("Text", render_kw={"rows": 10, "cols": 70})
     is_active = BooleanField("Offer it to agents", default=True)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @bp.get("/canned")
@@ -56,7 +51,7 @@ def canned_edit(canned_id: int | None = None):
             saved = canned.save(
                 db.session,
                 current_user.actor,
-                _now(),
+                clock.now(),
                 name=form.name.data or "",
                 body=form.body.data or "",
                 is_active=form.is_active.data,
@@ -84,6 +79,6 @@ def canned_delete(canned_id: int):
     """Remove a canned response for good (replies already sent keep their text)."""
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("admin.canned_edit", canned_id=canned_id), 303)
-    name = canned.delete(db.session, current_user.actor, _now(), canned_id)
+    name = canned.delete(db.session, current_user.actor, clock.now(), canned_id)
     flash(f"The canned response “{name}” was removed.")
     return redirect(url_for("admin.canned_list"), 303)

@@ -10,7 +10,6 @@ someone without mail yet; everyone else is invited to choose their own.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -20,6 +19,7 @@ from werkzeug.security import generate_password_hash
 
 from jobs.connection import for_requests
 from jobs.dispatch import dispatch
+from web import clock
 from web.admin import bp
 from web.admin.people_forms import (
     ROLE_CHOICES,
@@ -40,10 +40,6 @@ from workflow.errors import InvalidInput, StaleTicket
 from workflow.followups import FollowUp
 from workflow.loading import compiled_version
 from workflow.models import Department, Role, Team, User
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _choices(form: StaffForm) -> None:
@@ -114,7 +110,7 @@ def new_person():
             user = staffing.create_staff(
                 db.session,
                 current_user.actor,
-                _now(),
+                clock.now(),
                 form.email.data,
                 _details(form),
                 None if invite else generate_password_hash(form.password.data),
@@ -158,7 +154,9 @@ def edit_person(user_id: int):
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            staffing.update_staff(db.session, current_user.actor, _now(), user.id, _details(form))
+            staffing.update_staff(
+                db.session, current_user.actor, clock.now(), user.id, _details(form)
+            )
         except InvalidInput as exc:
             problems = exc.messages
         else:
@@ -232,7 +230,7 @@ def deactivate_person(user_id: int):
         result = handover.deactivate(
             db.session,
             current_user.actor,
-            _now(),
+            clock.now(),
             user.id,
             destinations,
             seen_versions(request.form.get("seen")),
@@ -256,7 +254,7 @@ def reactivate_person(user_id: int):
     """Let a deactivated person sign in again."""
     if not ConfirmForm().validate_on_submit():
         abort(400, "The form expired; reload the page and try again.")
-    user = staffing.reactivate(db.session, current_user.actor, _now(), user_id)
+    user = staffing.reactivate(db.session, current_user.actor, clock.now(), user_id)
     flash(f"{user.name} can sign in again, with their old role, departments and teams.")
     return redirect(url_for("admin.people"), 303)
 
@@ -271,7 +269,7 @@ def reset_password(user_id: int):
     if form.validate_on_submit():
         try:
             staffing.password_reset_sent(
-                db.session, current_user.actor, _now(), user.id, bool(form.lock.data)
+                db.session, current_user.actor, clock.now(), user.id, bool(form.lock.data)
             )
         except InvalidInput as exc:
             problems = exc.messages

@@ -12,12 +12,11 @@ JavaScript, "Add rows" gives blank rows.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from web import clock
 from web.admin import bp
 from web.admin.people_forms import options
 from web.admin.reclock_start import saved_words, start_run
@@ -83,7 +82,7 @@ def sla_plan(plan_id: int | None = None):
             fields, rows = plan_fields(form)
             try:
                 saved = plan_admin.save_plan(
-                    db.session, current_user.actor, datetime.now(UTC), fields, plan_id
+                    db.session, current_user.actor, clock.now(), fields, plan_id
                 )
             except InvalidFields as exc:
                 problems = show_problems(form, exc, rows)

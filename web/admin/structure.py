@@ -4,7 +4,6 @@ lists load in a fixed number of queries however many rows they show."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
@@ -12,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, selectinload
 
+from web import clock
 from web.admin import bp
 from web.admin.people_forms import ConfirmForm, DepartmentForm, TeamForm, TopicForm, options
 from web.auth import staff_required
@@ -34,10 +34,6 @@ from workflow.staffing import TICKET_ROLES
 
 NONE = ("", "—")
 """The empty choice of a select."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _names(model: Any) -> list[tuple[int, str]]:
@@ -94,7 +90,7 @@ def department(department_id: int | None = None):
     if form.validate_on_submit():
         try:
             saved = structure.save_department(
-                db.session, current_user.actor, _now(), form.name.data, department_id
+                db.session, current_user.actor, clock.now(), form.name.data, department_id
             )
         except InvalidInput as exc:
             problems = exc.messages
@@ -110,7 +106,9 @@ def delete_department(department_id: int):
     """Delete an unused department; one in use is refused with the reason (422)."""
     existing = db.get_or_404(Department, department_id)
     try:
-        name = structure.delete_department(db.session, current_user.actor, _now(), department_id)
+        name = structure.delete_department(
+            db.session, current_user.actor, clock.now(), department_id
+        )
     except InvalidInput as exc:
         form = DepartmentForm(formdata=None, data={"name": existing.name})
         return _department_page(form, existing, exc.messages)
@@ -166,7 +164,7 @@ def team(team_id: int | None = None):
             saved = structure.save_team(
                 db.session,
                 current_user.actor,
-                _now(),
+                clock.now(),
                 form.name.data,
                 form.department_id.data,
                 form.members.data or [],
@@ -234,7 +232,9 @@ def topic(topic_id: int | None = None):
             is_active=bool(form.is_active.data),
         )
         try:
-            saved = structure.save_topic(db.session, current_user.actor, _now(), details, topic_id)
+            saved = structure.save_topic(
+                db.session, current_user.actor, clock.now(), details, topic_id
+            )
         except InvalidInput as exc:
             problems = exc.messages
         else:

@@ -4,7 +4,6 @@ page-or-fragment answer (decided by web.htmx), and who acts now."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, make_response, render_template, request
@@ -19,10 +18,6 @@ from workflow.rules import Actor
 
 admin_only = staff_required(Role.ADMIN)
 """Every workflow page: not signed in -> staff sign-in; any role but admin -> 403."""
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def actor() -> Actor:

@@ -9,8 +9,9 @@ from typing import Any
 from flask import request
 from sqlalchemy import select
 
+from web import clock
 from web.admin import bp
-from web.admin.workflow_common import admin_only, form_text, now, render, version_or_404
+from web.admin.workflow_common import admin_only, form_text, render, version_or_404
 from web.extensions import db
 from workflow import dry_run
 from workflow.errors import InvalidInput
@@ -78,7 +79,7 @@ def _sample(version: WorkflowVersion, problems: list[str]) -> dry_run.Sample:
         return dry_run.Sample(
             state=ticket.state,
             assignee="agent_a" if ticket.assignee_id is not None else "nobody",
-            resolved_days_ago=(now() - resolved).days if resolved else None,
+            resolved_days_ago=(clock.now() - resolved).days if resolved else None,
             confirmed=ticket.confirmed_at is not None,
             team=ticket.team_id is not None,
         )
@@ -123,7 +124,7 @@ def workflow_dry_run(key: str, number: int):
         try:
             if problems:
                 raise InvalidInput(problems)
-            result = dry_run.run(compiled, sample, steps, now())
+            result = dry_run.run(compiled, sample, steps, clock.now())
         except InvalidInput as exc:
             messages, status = exc.messages, 422
     context: dict[str, Any] = {

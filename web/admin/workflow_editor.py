@@ -14,12 +14,12 @@ from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
 
+from web import clock
 from web.admin import bp
 from web.admin.workflow_common import (
     actor,
     admin_only,
     form_text,
-    now,
     render,
     version_or_404,
 )
@@ -117,7 +117,7 @@ def workflow_save(key: str, number: int):
     source = _source()
     try:
         changed = drafts.save_draft(
-            db.session, version.id, source, request.form.get("base") or None, actor(), now()
+            db.session, version.id, source, request.form.get("base") or None, actor(), clock.now()
         )
     except InvalidDefinition as exc:
         count = len(exc.problems)

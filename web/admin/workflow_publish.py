@@ -14,8 +14,9 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from sqlalchemy import select
 
+from web import clock
 from web.admin import bp
-from web.admin.workflow_common import actor, admin_only, now, render, version_or_404
+from web.admin.workflow_common import actor, admin_only, render, version_or_404
 from web.extensions import db
 from web.followups import after_commit
 from workflow import definition as wfdef
@@ -94,7 +95,7 @@ def _move_live_tickets(
         return _page(mode, wf, version)
     mapping = _mapping(version)
     try:
-        result = verb(db.session, version.id, mapping, actor(), now())
+        result = verb(db.session, version.id, mapping, actor(), clock.now())
     except (PublishRefused, InvalidDefinition) as exc:
         messages = [str(p) for p in exc.problems] if isinstance(exc, InvalidDefinition) else []
         return _page(mode, wf, version, 422, chosen=mapping, messages=messages or [str(exc)])

@@ -13,12 +13,12 @@ import difflib
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from web import clock
 from web.admin import bp
 from web.admin.workflow_common import (
     actor,
     admin_only,
     live_counts,
-    now,
     version_or_404,
     workflow_or_404,
 )
@@ -131,7 +131,7 @@ def workflow_version(key: str, number: int):
 def workflow_copy(key: str, number: int):
     """A new draft whose text is a copy of this version."""
     _, version = version_or_404(key, number)
-    draft = drafts.create_draft(db.session, version.id, actor(), now())
+    draft = drafts.create_draft(db.session, version.id, actor(), clock.now())
     flash(f"Draft version {draft.number} created from version {number}.")
     return redirect(url_for("admin.workflow_edit", key=key, number=draft.number), 303)
 
@@ -141,7 +141,7 @@ def workflow_copy(key: str, number: int):
 def workflow_discard(key: str, number: int):
     """Delete a draft."""
     _, version = version_or_404(key, number)
-    drafts.discard_draft(db.session, version.id, actor(), now())
+    drafts.discard_draft(db.session, version.id, actor(), clock.now())
     flash(f"Draft version {number} discarded.")
     return redirect(url_for("admin.workflow", key=key), 303)
 

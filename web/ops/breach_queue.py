@@ -7,9 +7,9 @@ import io
 
 from flask import Response
 
-from web import htmx
+from web import clock, htmx
 from web.extensions import db
-from web.ops.common import now, ops_required
+from web.ops.common import ops_required
 from workflow import breaches
 from workflow.breach_values import BreachQueue
 
@@ -36,7 +36,7 @@ COLUMNS = (
 def page() -> Response:
     """The breach queue. HTMX (a live update, the clock-driven refresh or the polling
     fallback) gets the queue block alone, swapped into #breach-queue."""
-    queue = breaches.breach_queue(db.session, now())
+    queue = breaches.breach_queue(db.session, clock.now())
     return htmx.page_or_blocks("ops/breaches.html", {"breach-queue": "breach_queue"}, queue=queue)
 
 
@@ -44,7 +44,7 @@ def page() -> Response:
 def export() -> Response:
     """The breach queue as CSV, most urgent first (UTF-8 with a byte-order mark, so
     spreadsheets read accents right)."""
-    at = now()
+    at = clock.now()
     queue = breaches.breach_queue(db.session, at, cap=EXPORT_CAP)
     name = f"breach-queue-{at:%Y%m%d-%H%M}.csv"
     return Response(

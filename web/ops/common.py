@@ -1,8 +1,8 @@
-"""What every ops page shares: who may see it, the clock, and local times for people."""
+"""What every ops page shares: who may see it and local times for people (the clock: web.clock)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,11 +13,6 @@ from workflow.models import Role
 
 ops_required = staff_required(Role.OPS, Role.ADMIN)
 """Ops and admins; agents and customers get 403, nobody signed in goes to the sign-in."""
-
-
-def now() -> datetime:
-    """The routes read the clock; everything below them is passed `now`."""
-    return datetime.now(UTC)
 
 
 def zone() -> ZoneInfo:

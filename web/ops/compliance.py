@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from flask import render_template
 
+from web import clock
 from web.extensions import db
 from web.ops.chart import breach_chart
-from web.ops.common import now, ops_required, zone
+from web.ops.common import ops_required, zone
 from workflow import compliance as figures_of
 from workflow.breach_values import CLOCK_LABELS
 
@@ -15,7 +16,7 @@ from workflow.breach_values import CLOCK_LABELS
 @ops_required
 def page() -> str:
     """The compliance tables and the breaches chart (one query)."""
-    figures = figures_of.compliance(db.session, now(), zone())
+    figures = figures_of.compliance(db.session, clock.now(), zone())
     return render_template(
         "ops/compliance.html",
         figures=figures,

@@ -11,10 +11,10 @@ from redis.exceptions import RedisError
 
 from jobs import health
 from jobs.connection import for_requests
-from web import htmx
+from web import clock, htmx
 from web.auth import staff_required
 from web.forms import EmptyForm
-from web.ops.common import now, ops_required
+from web.ops.common import ops_required
 from workflow.models import Role
 
 NOT_CONFIGURED = (
@@ -37,7 +37,7 @@ def page() -> Response:
         problem = NOT_CONFIGURED
     else:
         try:
-            snapshot = health.snapshot(connection, now())
+            snapshot = health.snapshot(connection, clock.now())
         except RedisError as exc:
             problem = (
                 f"Redis is unreachable ({exc.__class__.__name__}: {exc}). SLA timers, mail and "

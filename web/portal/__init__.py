@@ -3,13 +3,12 @@ and following tickets land here with their own modules."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import login_user
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
+from web import clock
 from web.auth import SessionUser
 from web.extensions import db
 from web.forms import RegisterForm
@@ -44,7 +43,7 @@ def register():
                 name=form.name.data.strip(),
                 role=Role.END_USER,
                 password_hash=generate_password_hash(form.password.data),
-                created_at=datetime.now(UTC),
+                created_at=clock.now(),
             )
             db.session.add(user)
             db.session.commit()

@@ -7,7 +7,6 @@ change goes through one service call, which checks the version the person saw.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -15,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from web import uploads
+from web import clock, uploads
 from web.auth import end_user_required
 from web.extensions import db
 from web.followups import after_commit
@@ -68,7 +67,7 @@ def open_ticket():
     form.help_topic_id.choices = [SelectChoice(t.id, t.name) for t in topics]
     attachment_errors: list[str] = []
     if form.validate_on_submit():
-        actor, now = current_user.actor, datetime.now(UTC)
+        actor, now = current_user.actor, clock.now()
         try:  # the files are saved with the ticket's first message, or nothing is
             with attachments.staged(uploads.store(), uploads.from_request()) as files:
                 outcome = services.open_ticket(
@@ -106,7 +105,7 @@ def page_context(t: Ticket) -> dict[str, Any]:
     ).all()
     allowed = {
         d.event
-        for d in services.explain(db.session, t, current_user.actor, datetime.now(UTC))
+        for d in services.explain(db.session, t, current_user.actor, clock.now())
         if d.allowed
     }
     return dict(
@@ -135,7 +134,7 @@ def reply(number: int):
     if not form.validate_on_submit():
         flash(" ".join(e for errors in form.errors.values() for e in errors))
         return redirect(url_for("portal.ticket", number=number)), 303
-    actor, now = current_user.actor, datetime.now(UTC)
+    actor, now = current_user.actor, clock.now()
     with attachments.staged(uploads.store(), uploads.from_request()) as files:
         outcome = services.reply(
             db.session,
@@ -162,7 +161,7 @@ def _fire(number: int, event: str, message: str):
         t.id,
         event,
         current_user.actor,
-        datetime.now(UTC),
+        clock.now(),
         expected_version=form.version.data,
     )
     after_commit(outcome)

@@ -9,7 +9,6 @@ secret (so nothing is kept on the server, and no one can show a forged result on
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
@@ -17,7 +16,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from web import htmx
+from web import clock, htmx
 from web.auth import staff_required
 from web.extensions import db
 from web.followups import after_commit
@@ -73,7 +72,7 @@ def apply():
         action,
         _selected(),
         current_user.actor,
-        datetime.now(UTC),
+        clock.now(),
         **_params(),
     )
     after_commit(*result.outcomes)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from flask import abort, request, url_for
 from flask_login import current_user
 
-from web import htmx
+from web import clock, htmx
 from web.auth import staff_required
 from web.extensions import db
 from web.live.cursor import queue_cursor
@@ -109,7 +109,7 @@ def dashboard():
         choices=_choices(),
         rows=page,
         states=states,
-        now=datetime.now(UTC),
+        now=clock.now(),
         next_after=next_after,
     )
 

@@ -3,14 +3,12 @@ what they sent (a photo of the error, a PDF), with the Support Center's limits a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from web import uploads
+from web import clock, uploads
 from web.auth import staff_required
 from web.extensions import db
 from web.followups import after_commit
@@ -33,7 +31,7 @@ def open_for_customer():
     form.help_topic_id.choices = [SelectChoice(t.id, t.name) for t in topics]
     attachment_errors: list[str] = []
     if form.validate_on_submit():
-        now = datetime.now(UTC)
+        now = clock.now()
         try:  # the files are saved with the ticket's first message, or nothing is
             with attachments.staged(uploads.store(), uploads.from_request()) as files:
                 customer = requester_for(db.session, form.email.data, form.name.data, now)

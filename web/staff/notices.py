@@ -12,7 +12,6 @@ notices someone has collected.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -20,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from web import clock
 from web.auth import staff_required
 from web.extensions import db
 from workflow.models import Notification, Ticket
@@ -108,7 +108,7 @@ def mark_read(notice_id: int):
     if found is None:
         abort(404, "There is no such notice among yours.")
     if found.read_at is None:
-        found.read_at = datetime.now(UTC)
+        found.read_at = clock.now()
         db.session.commit()
     flash("Notice marked as read.")
     return redirect(url_for("staff.notifications", **_page_args()), 303)
@@ -120,7 +120,7 @@ def mark_all_read():
     result = db.session.execute(
         update(Notification)
         .where(Notification.user_id == current_user.user.id, Notification.read_at.is_(None))
-        .values(read_at=datetime.now(UTC))
+        .values(read_at=clock.now())
     )
     db.session.commit()
     marked = result.rowcount or 0

@@ -8,7 +8,6 @@ so an admin's new event gets a working form without template changes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, abort, flash, redirect, request, url_for
@@ -16,7 +15,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_, select
 
-from web import htmx, uploads
+from web import clock, htmx, uploads
 from web.auth import staff_required
 from web.extensions import db
 from web.followups import after_commit
@@ -108,7 +107,7 @@ def page_context(ticket: Ticket, status: str | None = None) -> dict[str, Any]:
     wf = compiled_version(db.session, ticket.workflow_version_id)
     definition = wf.definition
     actor = current_user.actor
-    decisions = services.explain(db.session, ticket, actor, datetime.now(UTC), workflow=wf)
+    decisions = services.explain(db.session, ticket, actor, clock.now(), workflow=wf)
     return dict(
         ticket=ticket,
         state=definition.states[ticket.state],
@@ -184,7 +183,7 @@ def fire_event(number: int, event: str):
         before.id,
         event,
         actor,
-        datetime.now(UTC),
+        clock.now(),
         note=request.form.get("note") or None,
         expected_version=form.version.data,
         **params,
@@ -204,7 +203,7 @@ def compose(number: int):
     form = ComposerForm()
     if not form.validate_on_submit():
         abort(422, " ".join(e for errors in form.errors.values() for e in errors))
-    now, actor = datetime.now(UTC), current_user.actor
+    now, actor = clock.now(), current_user.actor
     files = uploads.from_request()  # saved with the message, in its transaction, or not at all
     if form.mode.data == "note":
         verb, status = services.add_note, "Internal note added."

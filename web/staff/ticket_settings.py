@@ -6,11 +6,10 @@ of the page (HTMX: the page's main fragment; without JavaScript: a 303 back to t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import abort, request
 from flask_login import current_user
 
+from web import clock
 from web.auth import staff_required
 from web.extensions import db
 from web.followups import after_commit
@@ -37,7 +36,7 @@ def change_priority(number: int):
         ticket.id,
         request.form.get("priority_id", ""),
         current_user.actor,
-        datetime.now(UTC),
+        clock.now(),
         expected_version=version,
     )
     after_commit(outcome)
@@ -55,7 +54,7 @@ def change_sla_plan(number: int):
         ticket.id,
         request.form.get("sla_plan_id") or None,
         current_user.actor,
-        datetime.now(UTC),
+        clock.now(),
         expected_version=version,
     )
     after_commit(outcome)

@@ -14,7 +14,6 @@ whole ticket is still what the page, a message sent and a live refresh render.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,7 +21,7 @@ from flask import Response
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from web import htmx
+from web import clock, htmx
 from web.extensions import db
 from web.staff import choices, thread_items, ticket_side
 from workflow import engine, services
@@ -127,7 +126,7 @@ def changed(
     assert applied.workflow is not None
     definition = applied.workflow.definition
     decisions = services.explain(
-        db.session, ticket, actor, datetime.now(UTC), workflow=applied.workflow
+        db.session, ticket, actor, clock.now(), workflow=applied.workflow
     )
     shown = inputs(definition, decisions)
     context = dict(
