@@ -3,6 +3,8 @@ form and its guard, the composer, and who may see the ticket at all."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from tests.web.helpers import fresh
@@ -86,6 +88,35 @@ def test_close_before_the_customer_confirmed_is_refused(browser, world, ticket):
     )
     assert answer.status_code == 422
     assert fresh(world, ticket).state == "resolved"
+
+
+def action_forms(html: str) -> list[str]:
+    """The events the page offers a form for, in order."""
+    return re.findall(r'class="action" id="action-([a-z_]+)"', html)
+
+
+def test_events_no_staff_member_can_fire_are_not_offered(browser, world, ticket):
+    """Escalate and auto-close are Ticketflow's own and confirm is the customer's: as
+    buttons they would be disabled forever. Staff events stay, disabled with the reason."""
+    browser.sign_in(world.agent.email)
+    opened = action_forms(browser.get(f"/staff/tickets/{ticket.number}").get_data(as_text=True))
+    assert "claim" in opened and "discard" in opened  # discard: admins only, shown disabled
+    assert "escalate" not in opened
+    agent = world.actor(world.agent)
+    services.apply_event(world.session, ticket.id, "claim", agent, world.now)
+    services.apply_event(
+        world.session, ticket.id, "resolve", agent, world.now, reply="Fixed. Anything else?"
+    )
+    resolved = browser.get(f"/staff/tickets/{ticket.number}").get_data(as_text=True)
+    assert set(action_forms(resolved)) == {"reopen", "close", "discard"}
+    answer = browser.post(
+        f"/staff/tickets/{ticket.number}/events/reopen",
+        {"version": fresh(world, ticket).version},
+        headers={"HX-Request": "true"},
+    )
+    assert answer.status_code == 200  # the answer's actions: in progress, nothing system-only
+    offered = action_forms(answer.get_data(as_text=True))
+    assert "resolve" in offered and "escalate" not in offered
 
 
 def test_a_stale_version_answers_409(browser, world, ticket):

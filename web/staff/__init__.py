@@ -7,8 +7,11 @@ from flask import Blueprint
 
 from web.signin import sign_in, sign_out
 from web.throttle import sign_in_throttled
+from workflow.breach_values import humanise
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+bp.add_app_template_filter(humanise, "duration")
+"""`{{ delta|duration }}`: `14 min`, `2h 05m`, `3d 4h`, as the ops pages word durations."""
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -50,6 +50,18 @@ def _inputs(definition: Any, event: str) -> list[str]:
     return fields
 
 
+STAFF_ROLES = frozenset({"agent", "admin"})
+"""The roles the ticket page's actions are fired as (web/staff/ticket_page.py)."""
+
+
+def for_staff(definition: Any, decisions: list[engine.Decision]) -> list[engine.Decision]:
+    """The decisions of the events staff may ever fire: an event only the customer (confirm)
+    or Ticketflow itself (escalate, auto-close) fires would only be a button that is always
+    disabled, so it is not shown. An event staff fire but not this person, or not now, stays,
+    disabled, with its reasons."""
+    return [d for d in decisions if STAFF_ROLES.intersection(definition.events[d.event].by)]
+
+
 def inputs(definition: Any, decisions: list[engine.Decision]) -> dict[str, list[str]]:
     """Which inputs each event's form shows (from the guards the definition attaches to it)."""
     return {d.event: _inputs(definition, d.event) for d in decisions}
@@ -87,6 +99,7 @@ def _option_list(pairs: tuple[tuple[int, str], ...]) -> Markup:
 def actions(definition: Any, decisions: list[engine.Decision]) -> dict[str, Any]:
     """The action forms' values: the decisions, each form's inputs, and the agents, teams
     and departments its selects offer (one statement, only when a select is shown)."""
+    decisions = for_staff(definition, decisions)
     shown = inputs(definition, decisions)
     lookups = choices.handover(db.session) if offers_targets(decisions, shown) else {}
     return {"decisions": decisions, "inputs": shown, "options": options(lookups)}
@@ -125,8 +138,9 @@ def changed(
     ticket = applied.ticket
     assert applied.workflow is not None
     definition = applied.workflow.definition
-    decisions = services.explain(
-        db.session, ticket, actor, clock.now(), workflow=applied.workflow
+    decisions = for_staff(
+        definition,
+        services.explain(db.session, ticket, actor, clock.now(), workflow=applied.workflow),
     )
     shown = inputs(definition, decisions)
     context = dict(
