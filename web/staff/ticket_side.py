@@ -1,10 +1,11 @@
 """What firing an event reads before the change, in one prepared statement in the event's
 own transaction: whether this person may see the ticket (its `Sight`: id, department, and
-whether that is one of the agent's departments), and the names and lists the HTMX answer
-renders besides the ticket: its requester and help topic, the priorities and SLA plans (the
-settings forms), and the active agents, teams and departments (the action forms' selects;
-the header's assignee, team, department, priority and plan are named from these lists after
-the change). Without JavaScript only the sight is read (the answer is a redirect).
+whether that is one of the agent's departments), and for the HTMX answer the names it shows
+besides the ticket (its requester and help topic). The lists the answer renders (priorities
+and SLA plans for the settings forms; active agents, teams and departments for the action
+forms' selects, which also name the header's assignee, team, department, priority and plan
+after the change) come from web/staff/answer_lists.py, which each process keeps for a few
+seconds. Without JavaScript only the sight is read (the answer is a redirect).
 
 Reading them after the change took `choices.header_names`, `ticket_extras.settings_choices`
 and `choices.handover`: three statements, each built and keyed for SQLAlchemy's cache per
@@ -20,15 +21,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import Integer, bindparam, literal, null, or_, select, true, union_all
 
 from web.extensions import db
-from web.staff import choices
+from web.staff import answer_lists, choices
 from web.staff.choices import HEADER, Named
 from workflow.models import (
-    Department,
     HelpTopic,
-    Priority,
-    Role,
-    SlaPlan,
-    Team,
     Ticket,
     User,
     staff_departments,
@@ -106,36 +102,25 @@ def _side(agent: bool) -> Prepared:
         ticket,
         _part("requester", User).where(User.id == _of_ticket(Ticket.requester_id)),
         _part("topic", HelpTopic).where(HelpTopic.id == _of_ticket(Ticket.help_topic_id)),
-        _part("priorities", Priority),
-        _part("plans", SlaPlan),
-        # active agents and admins, as choices._agents (an OR, not IN: a prepared statement
-        # carries no expanding IN parameter)
-        _part("agents", User).where(
-            User.is_active, or_(User.role == Role.AGENT, User.role == Role.ADMIN)
-        ),
-        _part("teams", Team),
-        _part("departments", Department),
-    ).order_by("kind", "name"))  # fmt: skip
+    ))  # fmt: skip
 
 
 _SIDE = {agent: _side(agent) for agent in (True, False)}
-"""Built once; ordered by kind and name as the functions it replaces order them."""
+"""Built once."""
 
 
 class Side:
     """What `read(number)` found, turned into the answer's values once the ticket changed."""
 
-    def __init__(self, rows: list[tuple[Any, ...]]):
+    def __init__(self, rows: list[tuple[Any, ...]], lists: answer_lists.Lists):
         self.sight: Sight | None = None
         self.named: dict[str, tuple[int, Named]] = {}
-        self.lists: dict[str, list[tuple[int, str]]] = {}
+        self.lists = lists  # shared with other requests (answer_lists.read): never changed
         for kind, id_, name, email, department_id, ours in rows:
             if kind == "ticket":
                 self.sight = Sight(id_, department_id, bool(ours))
-            elif kind in ("requester", "topic"):
+            else:  # requester, topic
                 self.named[kind] = (id_, Named(name, email))
-            else:
-                self.lists.setdefault(kind, []).append((id_, name))
 
     def names(self, ticket: Any) -> dict[str, Named | None]:
         """As `choices.header_names(session, ticket)`: from what was read where it can be,
@@ -167,6 +152,8 @@ class Side:
 
 
 def read(number: int, user_id: int, agent: bool) -> Side:
-    """The sight (None if this person may not see the ticket) and the answer's names and
-    lists: one statement, in the caller's transaction."""
-    return Side(_SIDE[agent].all(db.session, {"number": number, "user_id": user_id}))
+    """The sight (None if this person may not see the ticket) and the answer's names (one
+    statement, in the caller's transaction) and lists (answer_lists: kept for a few seconds;
+    reading them again is one more statement)."""
+    rows = _SIDE[agent].all(db.session, {"number": number, "user_id": user_id})
+    return Side(rows, answer_lists.read())
