@@ -19,7 +19,7 @@ from web import clock, htmx, uploads
 from web.auth import staff_required
 from web.extensions import db
 from web.followups import after_commit
-from web.forms import ComposerForm, VersionForm
+from web.forms import ActionForm, ComposerForm
 from web.staff import choices, thread_items, ticket_extras, ticket_side, ticket_view
 from web.staff.ticket_side import Sight
 from workflow import attachments, services
@@ -171,7 +171,7 @@ def fire_event(number: int, event: str):
     """Fire one workflow event with what the form sent; refusals answer 422 with reasons.
     HTMX gets only what the event changed (web/staff/ticket_view.py's `changed`)."""
     before, side = _in_sight(number)
-    form = VersionForm()
+    form = ActionForm()
     if not form.validate_on_submit():
         abort(400, "The form was incomplete; reload the page and try again.")
     params = {k: request.form[k] for k in ticket_view.TARGETS if request.form.get(k)}

@@ -13,14 +13,14 @@ from web import clock
 from web.auth import staff_required
 from web.extensions import db
 from web.followups import after_commit
-from web.forms import VersionForm
+from web.forms import ActionForm
 from web.staff import ticket_page
 from workflow import ticket_settings
 from workflow.models import Priority, Role, SlaPlan
 
 
 def _version() -> int | None:
-    form = VersionForm()
+    form = ActionForm()
     if not form.validate_on_submit():
         abort(400, "The form was incomplete; reload the page and try again.")
     return form.version.data
