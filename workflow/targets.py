@@ -17,25 +17,28 @@ from workflow.models import Department, Role, Team, User
 from workflow.prepared import Prepared
 
 _TARGETS = (
-    ("assignee_id", "agent", Prepared(
+    ("assignee_id", "The agent you chose can no longer take tickets", Prepared(
         select(User.id).where(
             User.id == bindparam("id", type_=Integer),
             User.is_active,
             or_(User.role == Role.AGENT, User.role == Role.ADMIN),
         )
     )),
-    ("team_id", "team", Prepared(select(Team.id).where(Team.id == bindparam("id", type_=Integer)))),
-    ("department_id", "department", Prepared(
+    ("team_id", "The team you chose no longer exists",
+        Prepared(select(Team.id).where(Team.id == bindparam("id", type_=Integer)))),
+    ("department_id", "The department you chose no longer exists", Prepared(
         select(Department.id).where(Department.id == bindparam("id", type_=Integer))
     )),
 )  # fmt: skip
-"""Built once, run as prepared statements: an agent is active staff other than ops."""
+"""Built once, run as prepared statements: an agent is active staff other than ops. The
+messages name what the person chose, not its id: a select offered it (the page was loaded
+before an admin deactivated or removed it), or the form was forged."""
 
 
 def check_targets(session: Session, params: dict[str, Any]) -> None:
     """Referenced agents, teams and departments must exist (and agents be active staff)."""
     problems = []
-    for key, what, exists in _TARGETS:
+    for key, gone, exists in _TARGETS:
         value = params.get(key)
         if value in (None, ""):
             continue
@@ -44,6 +47,6 @@ def check_targets(session: Session, params: dict[str, Any]) -> None:
         except (TypeError, ValueError):
             found = False
         if not found:
-            problems.append(f"There is no active {what} with the id {value!r}.")
+            problems.append(f"{gone}; reload the page and choose another.")
     if problems:
         raise InvalidInput(problems)
