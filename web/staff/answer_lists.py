@@ -28,7 +28,8 @@ from flask import current_app
 from sqlalchemy import literal, or_, select, union_all
 
 from web.extensions import db
-from workflow.models import Department, Priority, Role, SlaPlan, Team, User
+from web.staff.choices import ASSIGNABLE
+from workflow.models import Department, Priority, SlaPlan, Team, User
 from workflow.prepared import Prepared
 
 KEEP_SECONDS = 10.0
@@ -48,7 +49,7 @@ _READ = Prepared(
         # active agents and admins, as choices._agents (an OR, not IN: a prepared statement
         # carries no expanding IN parameter)
         _part("agents", User).where(
-            User.is_active, or_(User.role == Role.AGENT, User.role == Role.ADMIN)
+            User.is_active, or_(*(User.role == role for role in ASSIGNABLE))
         ),
         _part("teams", Team),
         _part("departments", Department),

@@ -50,8 +50,9 @@ def _inputs(definition: Any, event: str) -> list[str]:
     return fields
 
 
-STAFF_ROLES = frozenset({"agent", "admin"})
-"""The roles the ticket page's actions are fired as (web/staff/ticket_page.py)."""
+STAFF_ROLES = frozenset(role.value for role in choices.ASSIGNABLE)
+"""The roles the ticket page's actions are fired as: those who take tickets (agents and
+admins, as web/staff/ticket_page.py's `fire_event` admits)."""
 
 
 def for_staff(definition: Any, decisions: list[engine.Decision]) -> list[engine.Decision]:
