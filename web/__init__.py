@@ -32,7 +32,7 @@ def create_app(config: Config | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from web import admin, auth, live, ops, portal, public, staff
+    from web import admin, auth, live, ops, portal, public, staff, staff_nav
 
     auth.init_login(login_manager)
     app.register_blueprint(public.bp)
@@ -41,5 +41,6 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(live.bp)
     app.register_blueprint(ops.bp)
+    app.add_template_global(staff_nav.staff_nav)  # the header's role-aware links
     register_error_handlers(app)
     return app

@@ -12,7 +12,7 @@ from functools import cached_property, wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import make_transient_to_detached
@@ -131,9 +131,20 @@ def staff_required(*roles: Role) -> Callable:
                 abort(403, "Your role does not give access to this page.")
             return view(*args, **kwargs)
 
+        guarded.roles = frozenset(allowed)  # type: ignore[attr-defined]  # read by web/staff_nav.py
         return guarded
 
     return decorate
+
+
+def roles_of(endpoint: str) -> frozenset[Role]:
+    """The roles `staff_required` lets into `endpoint` (it records them on the view), for a
+    page that links there only for those who may follow the link (web/staff_nav.py). A
+    KeyError or LookupError, never a guess, when the endpoint is missing or not so guarded."""
+    roles = getattr(current_app.view_functions[endpoint], "roles", None)
+    if roles is None:
+        raise LookupError(f"{endpoint} is not guarded by staff_required: no roles to show it to")
+    return roles
 
 
 def end_user_required(view: Callable) -> Callable:

@@ -8,7 +8,7 @@ from flask import abort, request, url_for
 from flask_login import current_user
 
 from web import clock, htmx
-from web.auth import staff_required
+from web.auth import roles_of, staff_required
 from web.extensions import db
 from web.live.cursor import queue_cursor
 from web.staff import choices, queue_counts, queue_sorts, queues
@@ -67,7 +67,7 @@ def dashboard():
     """One queue's page of tickets, the counts of every queue. HTMX (a live update or the
     polling fallback) gets the counts and the table; polling with `since` gets 204 while the
     help desk's cursor has not moved (one cheap query instead of the page's dozen)."""
-    queue = request.args.get("queue", "mine")
+    queue = request.args.get("queue") or _first_queue()
     if queue not in queues.QUEUE_KEYS:
         abort(404, f"There is no queue called {queue!r}.")
     cursor = queue_cursor(db.session)
@@ -111,7 +111,14 @@ def dashboard():
         states=states,
         now=clock.now(),
         next_after=next_after,
+        may_open_for_customer=current_user.role in roles_of("staff.open_for_customer"),
     )
+
+
+def _first_queue() -> str:
+    """Where the dashboard opens: "My tickets" for those who take tickets; ops hold none,
+    so theirs would always be empty, and they start at "All open"."""
+    return "mine" if current_user.role in choices.ASSIGNABLE else "open"
 
 
 def _choices() -> dict[str, list]:

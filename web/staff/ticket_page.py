@@ -106,10 +106,11 @@ def page_context(ticket: Ticket, status: str | None = None) -> dict[str, Any]:
     a feature that adds to the page adds its values here, and HTMX answers get them too."""
     wf = compiled_version(db.session, ticket.workflow_version_id)
     definition = wf.definition
-    actor = current_user.actor
-    decisions = services.explain(db.session, ticket, actor, clock.now(), workflow=wf)
+    actor, now = current_user.actor, clock.now()
+    decisions = services.explain(db.session, ticket, actor, now, workflow=wf)
     return dict(
         ticket=ticket,
+        now=now,  # the header's due times count down from it
         state=definition.states[ticket.state],
         thread=_thread(ticket, definition),
         names=choices.header_names(db.session, ticket),  # one statement (web/staff/choices.py)

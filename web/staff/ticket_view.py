@@ -139,13 +139,14 @@ def changed(
     ticket = applied.ticket
     assert applied.workflow is not None
     definition = applied.workflow.definition
+    now = clock.now()
     decisions = for_staff(
-        definition,
-        services.explain(db.session, ticket, actor, clock.now(), workflow=applied.workflow),
+        definition, services.explain(db.session, ticket, actor, now, workflow=applied.workflow)
     )
     shown = inputs(definition, decisions)
     context = dict(
         ticket=ticket,
+        now=now,
         state=definition.states[ticket.state],
         decisions=decisions,
         inputs=shown,
