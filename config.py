@@ -45,6 +45,7 @@ class Config:
     MAIL_USERNAME: str | None = None  # MAIL_USERNAME (with MAIL_PASSWORD: log in)
     MAIL_PASSWORD: str | None = None  # MAIL_PASSWORD
     MAIL_OUTBOX: str | None = None  # MAIL_OUTBOX: without MAIL_SERVER, .eml files go here
+    PUBLIC_URL: str | None = None  # PUBLIC_URL: where people reach Ticketflow; mails link there
     PASSWORD_RESET_MAX_AGE: int = 3600  # seconds a reset link stays valid
     ATTACHMENT_DIR: str | None = None  # ATTACHMENT_DIR (unset: instance/attachments)
     ATTACHMENT_MAX_BYTES: int = 10 * 1024 * 1024  # ATTACHMENT_MAX_BYTES, per file
@@ -69,6 +70,7 @@ class Config:
             MAIL_USERNAME=env.get("MAIL_USERNAME") or None,
             MAIL_PASSWORD=env.get("MAIL_PASSWORD") or None,
             MAIL_OUTBOX=env.get("MAIL_OUTBOX") or None,
+            PUBLIC_URL=(env.get("PUBLIC_URL") or "").strip().rstrip("/") or None,
             ATTACHMENT_DIR=env.get("ATTACHMENT_DIR") or None,
             ATTACHMENT_MAX_BYTES=_int(env, "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
             LIVE_CHANNEL=(env.get("LIVE_CHANNEL") or "ticketflow:live").strip(),
@@ -98,6 +100,11 @@ class Config:
             raise ConfigError(
                 f"MAIL_SECURITY must be none, starttls or tls, not {self.MAIL_SECURITY!r}."
             )
+        if self.PUBLIC_URL and not self.PUBLIC_URL.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"PUBLIC_URL must be the address people open, such as https://help.example.com, "
+                f"not {self.PUBLIC_URL!r}."
+            )
         try:
             ZoneInfo(self.TIMEZONE)
         except (ZoneInfoNotFoundError, ValueError):
@@ -125,6 +132,7 @@ class Config:
             "MAIL_USERNAME": self.MAIL_USERNAME,
             "MAIL_PASSWORD": self.MAIL_PASSWORD,
             "MAIL_OUTBOX": self.MAIL_OUTBOX,
+            "PUBLIC_URL": self.PUBLIC_URL,
             "PASSWORD_RESET_MAX_AGE": self.PASSWORD_RESET_MAX_AGE,
             "ATTACHMENT_DIR": self.ATTACHMENT_DIR,
             "ATTACHMENT_MAX_BYTES": self.ATTACHMENT_MAX_BYTES,

@@ -46,6 +46,8 @@ class MailSettings:
     username: str | None = None
     password: str | None = None
     outbox: str | None = None
+    public_url: str | None = None
+    """PUBLIC_URL: the address people open Ticketflow at; notices link to their ticket there."""
 
     @classmethod
     def from_config(cls, config: Any) -> MailSettings:
@@ -59,6 +61,7 @@ class MailSettings:
             username=get("MAIL_USERNAME"),
             password=get("MAIL_PASSWORD"),
             outbox=get("MAIL_OUTBOX"),
+            public_url=get("PUBLIC_URL"),
         )
 
 
@@ -144,8 +147,9 @@ def send_notification(outbox_id: int, *before_outbox: Any) -> str:
         if ticket is None or person is None or not person.is_active:
             _done(session, row)
             return "nobody to mail"
-        subject, body = notices.mail_text(session, row, ticket, person)
         settings = MailSettings.from_config(runtime.config())
+        link = ticket_link(settings.public_url, ticket.number, person.is_staff)
+        subject, body = notices.mail_text(session, row, ticket, person, link)
         try:
             deliver(settings, compose(settings, person.email, subject, body))
         except MailNotSent as exc:
@@ -153,6 +157,21 @@ def send_notification(outbox_id: int, *before_outbox: Any) -> str:
             raise
         _done(session, row)
         return f"mailed {row.kind} about #{ticket.number} to user {person.id}"
+
+
+STAFF_TICKET = "/staff/tickets/{number}"
+CUSTOMER_TICKET = "/tickets/{number}"
+"""The ticket's page for staff and in the Support Center (web/staff, web/portal: jobs/ does
+not import web/, so tests/jobs/test_mail.py checks these against the app's routes)."""
+
+
+def ticket_link(public_url: str | None, number: int, staff: bool) -> str | None:
+    """Where the reader opens the ticket: the staff page or the Support Center's; None when
+    PUBLIC_URL is not set (the mail then names the ticket without a link)."""
+    if not public_url:
+        return None
+    path = STAFF_TICKET if staff else CUSTOMER_TICKET
+    return public_url.rstrip("/") + path.format(number=number)
 
 
 def _from_an_older_release(kind: Any, ticket_id: int, recipient_id: int | None) -> str:

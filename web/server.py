@@ -94,6 +94,8 @@ def serve(host: str, port: int, workers: int) -> None:
             embedded = embedded_redis.start()
             os.environ["REDIS_URL"] = embedded.url
             print(f"REDIS_URL is not set: started an embedded Redis at {embedded.url}", flush=True)
+            # the demo's mails link to the demo (production sets PUBLIC_URL to its address)
+            os.environ.setdefault("PUBLIC_URL", f"http://{host}:{port}")
             if not os.environ.get("MAIL_SERVER"):
                 os.environ.setdefault("MAIL_OUTBOX", str(Path("instance", "outbox").resolve()))
             if os.environ.get("TICKETFLOW_DEMO_WORKER", "1") != "0":

@@ -80,8 +80,18 @@ def public_reply(ticket: Any, actor: Actor, kind: str = PUBLIC_REPLY) -> list[No
 # ---- what the mail says -------------------------------------------------------------------
 
 
-def mail_text(session: Session, row: OutboxMail, ticket: Ticket, person: User) -> tuple[str, str]:
-    """Subject and body of one outbox row's mail to `person`, about what the row pins."""
+def mail_text(
+    session: Session, row: OutboxMail, ticket: Ticket, person: User, link: str | None = None
+) -> tuple[str, str]:
+    """Subject and body of one outbox row's mail to `person`, about what the row pins, ending
+    with `link` to the ticket's page when the caller knows the address (jobs/mail.py)."""
+    subject, body = _mail_text(session, row, ticket, person)
+    if link:
+        body += f"\nOpen the ticket: {link}\n"
+    return subject, body
+
+
+def _mail_text(session: Session, row: OutboxMail, ticket: Ticket, person: User) -> tuple[str, str]:
     number = f"#{ticket.number}"
     kind = row.kind
     if kind.startswith("sla."):

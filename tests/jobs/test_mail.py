@@ -142,3 +142,37 @@ def test_without_a_server_mail_goes_to_the_outbox(world, job_env, monkeypatch, t
     assert mail["Subject"] == (
         f"[Ticketflow] We received your request #{ticket.number}: {ticket.subject}"
     )
+
+
+def test_a_mail_links_to_the_ticket_where_its_reader_opens_it(world, inbox, monkeypatch):
+    """With PUBLIC_URL set, the customer's mail links to the Support Center's page of the
+    ticket and the agent's to the staff page (tests/web/test_mail_links.py checks both paths
+    against the app's routes)."""
+    monkeypatch.setenv("PUBLIC_URL", "https://help.example.test/")
+    runtime.reset()
+    ticket = world.open(now=START)
+    s = world.session
+    assigned = services.apply_event(
+        s, ticket.id, "assign", world.actor(world.admin), START, assignee_id=world.agent.id
+    )
+    replied = services.reply(s, ticket.id, world.actor(world.agent), START, "On it.")
+    for outcome in (assigned, replied):
+        [notice] = notices(outcome.follow_ups)
+        send_notification(notice.outbox_id)
+    by_recipient = {m["To"]: body(m).replace("\r\n", "\n") for m in inbox.messages}
+    number = ticket.number
+    assert by_recipient[world.agent.email].endswith(
+        f"\nOpen the ticket: https://help.example.test/staff/tickets/{number}\n"
+    )
+    assert by_recipient[world.customer.email].endswith(
+        f"\nOpen the ticket: https://help.example.test/tickets/{number}\n"
+    )
+
+
+def test_without_a_public_address_a_mail_names_the_ticket_without_a_link(world, inbox):
+    ticket = world.open(now=START)
+    outcome = services.reply(world.session, ticket.id, world.actor(world.agent), START, "Hi.")
+    [notice] = notices(outcome.follow_ups)
+    send_notification(notice.outbox_id)
+    [mail] = inbox.messages
+    assert f"#{ticket.number}" in mail["Subject"] and "Open the ticket" not in body(mail)
