@@ -93,9 +93,20 @@ def init_login(manager: LoginManager) -> None:
         return sign_in_redirect(page)
 
 
+class OtherSignInPage(Exception):
+    """The email and password are right and the account is active, but it signs in on the
+    other page (a staff account at the Support Center's, or a customer's at the staff one).
+    Raised only after the password matched, so it tells nothing to someone guessing."""
+
+    def __init__(self, staff: bool):
+        super().__init__("staff account" if staff else "customer account")
+        self.staff = staff  # what the account is
+
+
 def authenticate(email: str, password: str, *, staff: bool) -> User | None:
     """The active person with this email and password, of the right kind, or None.
-    Callers say only "wrong email or password", whatever the cause."""
+    Callers say only "wrong email or password" for None, whatever the cause; a right
+    password on the wrong page raises OtherSignInPage, so the person is sent to theirs."""
     user = db.session.scalar(
         select(User).where(func.lower(User.email) == (email or "").strip().lower())
     )
@@ -104,8 +115,10 @@ def authenticate(email: str, password: str, *, staff: bool) -> User | None:
         return None
     if not check_password_hash(user.password_hash, password or ""):
         return None
-    if not user.is_active or user.is_staff != staff:
+    if not user.is_active:
         return None
+    if user.is_staff != staff:
+        raise OtherSignInPage(staff=user.is_staff)
     return user
 
 

@@ -65,8 +65,36 @@ def _answer(status: int, title: str, messages: list[str]):
     ), status
 
 
+def _stale(exc: StaleTicket):
+    """409 in words for people: who changed the ticket and how when its own page sent the
+    change (web/staff/stale.py), never version numbers; with HTMX the sender's form keeps
+    what was typed, and a button shows the changes in place instead of a reload."""
+    number = exc.ticket_number
+    on_its_page = number is not None and number == (request.view_args or {}).get("number")
+    if on_its_page and request.blueprint == "staff":
+        from web.staff import stale  # the staff blueprint's own words for its pages
+
+        if request.endpoint == "staff.compose":
+            what = "Your message was not sent; it is still in the composer."
+        else:
+            what = "Nothing was changed."
+        if htmx.wants_fragment() and request.accept_mimetypes.best != "application/json":
+            return stale.answer(number, what + " Look at what changed, then try again.")
+        if request.endpoint != "staff.compose":
+            what += " Use your browser's Back button to get back to what you typed."
+        return _answer(409, "The ticket changed meanwhile", [*stale.sentences(number), what])
+    which = f"Ticket #{number}" if number is not None else "This ticket"
+    said = f"{which} was changed by someone else after you opened it, so nothing was saved."
+    if _reload_url() is None:  # else the answer links the page to reload
+        said += " Reload the page to see what changed, then try again."
+    return _answer(409, "That changed meanwhile", [said])
+
+
 def register_error_handlers(app: Flask) -> None:
     for exc_type, status in STATUS.items():
+        if exc_type is StaleTicket:
+            app.register_error_handler(StaleTicket, _stale)
+            continue
         app.register_error_handler(
             exc_type,
             lambda exc, status=status: _answer(status, "That did not work", _messages(exc)),

@@ -1,31 +1,26 @@
-"""Public pages: what this instance is, and a health check for load balancers."""
+"""Public pages: the Support Center's front door, and a health check for load balancers."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from web.extensions import db
-from workflow.loading import compiled_version
-from workflow.models import Ticket, VersionStatus, Workflow, WorkflowVersion
+from workflow.models import Ticket
 
 bp = Blueprint("public", __name__)
 
 
 @bp.get("/")
 def index():
-    """The published lifecycles: their states and events, as the engine will enforce them."""
-    rows = db.session.execute(
-        select(Workflow, WorkflowVersion)
-        .join(WorkflowVersion, WorkflowVersion.workflow_id == Workflow.id)
-        .where(WorkflowVersion.status == VersionStatus.PUBLISHED)
-        .order_by(Workflow.key)
-    ).all()
-    lifecycles = [
-        (wf, version, compiled_version(db.session, version.id, version.checksum).definition)
-        for wf, version in rows
-    ]
-    return render_template("index.html", lifecycles=lifecycles)
+    """The front door: a visitor is offered sign-in, an account or a new ticket; a person
+    already signed in goes straight to their own start page (My tickets, or the dashboard)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("staff.dashboard" if current_user.is_staff else "portal.tickets"))
+    return render_template(
+        "index.html", open_ticket=url_for("portal.login", next=url_for("portal.open_ticket"))
+    )
 
 
 @bp.get("/healthz")

@@ -171,6 +171,23 @@ class Preview:
     target: str
     due: datetime
 
+    @property
+    def article(self) -> str:
+        """`a` or `an` before the target as it is read aloud: "an 8h target", "a 90m target"."""
+        return indefinite_article(int(self.target.rstrip("hm")))
+
+
+def indefinite_article(number: int) -> str:
+    """The article before a whole number, chosen by how it is said, not how it is written:
+    `an` when it is said starting with a vowel, i.e. eight (8, 80-89, 800-899, 8,000, ...),
+    eleven (11, 11,000) or eighteen (18, 18,000); `a` otherwise ("a 1h", "a 100h")."""
+    lead = abs(number)
+    while lead >= 1000:  # said by its leading group: 18,500 is "eighteen thousand ..."
+        lead //= 1000
+    if lead >= 100:
+        lead //= 100  # "eight hundred ...", "one hundred ..."
+    return "an" if lead in (8, 11, 18) or 80 <= lead <= 89 else "a"
+
 
 def preview(document: Mapping[str, Any], now: datetime, target: str = "8h") -> Preview:
     """The preview of a valid calendar document; `target` is checked like a plan's

@@ -76,7 +76,8 @@ def move(
     now: datetime,
 ) -> list[FollowUp]:
     """Move each ticket onto the version (state mapped, closed if mapped into a final state),
-    recompute its clocks and save it (version + 1); returns the timers and live updates.
+    recompute its clocks and save it (version + 1; `updated_at`, the ticket's last activity,
+    stays: see workflow/publishing.py); returns the timers and live updates.
     Runs inside the caller's transaction, which already logged the moves; a ticket another
     writer changed between this read and its write raises StaleTicket, and the caller's
     rollback undoes the whole publish."""
@@ -94,7 +95,6 @@ def move(
             record.state = mapping.get(record.state, record.state)
             if record.state in finals and record.closed_at is None:
                 record.closed_at = now
-            record.updated_at = now
             clocks.recompute(record, definition, now, terms[plan])
             out += clocks.timers(record, definition, terms[plan], now)
             news = set(record.changes()) - _QUIET

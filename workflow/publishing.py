@@ -165,7 +165,13 @@ def _move_live_tickets(
     session: Session, version: WorkflowVersion, mapping: dict[str, str], actor: Actor, now: datetime
 ) -> Published:
     """Two set-based statements: log every move, then move (and version-bump) the tickets
-    whose clocks stay as they are; workflow/publish_clocks.py moves the others one by one."""
+    whose clocks stay as they are; workflow/publish_clocks.py moves the others one by one.
+
+    `updated_at` is left as it was: it is the ticket's last activity (the dashboards' "Last
+    activity" and the customer's "My tickets" sort by it), and a new version of the
+    workflow is nobody's activity on the ticket. The version bump is what tells a form
+    loaded before the move that the ticket changed (409), the log row is what moves the
+    dashboards' polling cursor, and timers take `now` explicitly, so none needs it."""
     live = (
         select(Ticket.id)
         .join(WorkflowVersion, Ticket.workflow_version_id == WorkflowVersion.id)
@@ -220,7 +226,6 @@ def _move_live_tickets(
             state=new_state,
             closed_at=_closed_at(new_state, definition, now),
             version=Ticket.version + 1,
-            updated_at=now,
         )
         .execution_options(synchronize_session=False)
     ).rowcount

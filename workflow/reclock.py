@@ -172,7 +172,8 @@ def _write(
         old = {c: getattr(record, f"{c}_due_at") for c in CLOCKS}
         retarget(record, before, after, definition, now, since)
         follow_ups = timers(record, definition, before, after, now, done.get(record.id, set()))
-        record.updated_at = now
+        # updated_at stays: an admin's plan edit is not activity on the ticket ("Last
+        # activity" would otherwise jump on every open ticket); the version still moves on
         moved = {
             f"{c}_due_at": [_iso(old[c]), _iso(getattr(record, f"{c}_due_at"))]
             for c in CLOCKS

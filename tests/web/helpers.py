@@ -94,3 +94,12 @@ def links(html: str, prefix: str) -> list[tuple[str, str]]:
 def count(world: World, model: type) -> int:
     world.session.expire_all()
     return world.session.scalar(select(func.count()).select_from(model))
+
+
+def count_of(page, label: str) -> str:
+    """The count the dashboard shows next to the queue called `label`."""
+    found = re.search(
+        rf'{re.escape(label)} <span class="count">([^<]+)</span>', page.get_data(as_text=True)
+    )
+    assert found, f"no count for {label}"
+    return found.group(1)

@@ -69,7 +69,7 @@ ROLES = ("anonymous", "end_user", "agent", "ops", "admin")
 STAFF_SIGN_IN, CUSTOMER_SIGN_IN = "/staff/login", "/login"
 
 PUBLIC = {
-    "public.index": "what this instance is: the published lifecycles",
+    "public.index": "the Support Center's front door (sign in, create an account)",
     "public.healthz": "the load balancer's health check (a count, no ticket data)",
     "static": "stylesheets and scripts",
     "staff.login": "staff sign-in",

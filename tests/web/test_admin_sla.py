@@ -255,7 +255,7 @@ def test_the_preview_says_when_it_opens_and_when_a_target_is_due(admin):
 def test_the_preview_button_works_without_javascript_and_saves_nothing(admin, world):
     answer = submit(admin, "/admin/calendars/new", calendar_form(do="preview-fields"))
     assert answer.status_code == 200
-    assert "A 8h target starting now is due" in page_text(answer)
+    assert "An 8h target starting now is due" in page_text(answer)
     assert "Times in Europe/Lisbon" in page_text(answer)
     bad = admin.post(
         "/admin/calendars/new", calendar_form(do="preview-fields", example_target="1d")

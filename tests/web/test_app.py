@@ -59,12 +59,15 @@ def test_defaults_serve_the_embedded_demo():
     assert config.REDIS_URL is None
 
 
-def test_home_page_shows_the_published_lifecycle(app):
+def test_home_page_is_the_support_centers_front_door(app):
+    """The developer page that listed the lifecycles is gone (admins see them under /admin);
+    tests/web/test_portal_front_door.py covers the front door itself."""
     page = app.test_client().get("/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    for label in ("Awaiting customer", "Resolved", "Transfer", "note required"):
-        assert label in html
+    assert "Support Center" in html and 'href="/login"' in html
+    for developer_words in ("Help-desk lifecycles", "Guards", "Awaiting customer"):
+        assert developer_words not in html
 
 
 def test_health_check_reports_the_database(app, world):

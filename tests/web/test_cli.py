@@ -27,7 +27,7 @@ QUEUE_INDEXES = {
     "ix_tickets_state_queue",
 }
 EXPRESSION_INDEXES = QUEUE_INDEXES
-POSTGRES_ONLY_INDEXES = {"ix_tickets_subject_trgm"}
+POSTGRES_ONLY_INDEXES = {"ix_tickets_subject_trgm", "ix_users_name_trgm"}
 """pg_trgm's GIN index exists on PostgreSQL only (alembic does not read `ddl_if`)."""
 SUPPORT = Path(__file__).parents[2] / "workflow" / "definitions" / "support.yaml"
 

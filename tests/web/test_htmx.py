@@ -75,7 +75,9 @@ def test_an_htmx_transfer_without_a_note_answers_422_with_the_reason_only(browse
     assert (after.version, after.team_id) == (claimed.version, None)
 
 
-def test_an_htmx_post_on_a_stale_version_answers_409_with_a_reload_link(browser, world, ticket):
+def test_an_htmx_post_on_a_stale_version_answers_409_with_who_changed_it_and_a_refresh(
+    browser, world, ticket
+):
     browser.sign_in(world.agent.email)
     page_url = f"/staff/tickets/{ticket.number}"
     browser.get(page_url)
@@ -86,8 +88,9 @@ def test_an_htmx_post_on_a_stale_version_answers_409_with_a_reload_link(browser,
         headers={**HX, "HX-Current-URL": f"http://localhost{page_url}"},
     )
     assert answer.status_code == 409 and not is_page(answer)
-    assert "changed by someone else" in text(answer)
-    assert f'<a href="{page_url}">Reload the page</a>' in text(answer)
+    assert "Bob Level2 added an internal note to this ticket after you opened it." in text(answer)
+    assert "version" not in text(answer)  # no version numbers, and no reload losing a draft
+    assert f'hx-get="{page_url}/live"' in text(answer)
     assert fresh(world, ticket).assignee_id is None
 
 

@@ -132,7 +132,7 @@ def test_the_breach_queue_lists_late_and_at_risk_tickets_most_urgent_first(app, 
     html = text(page)
     assert page.status_code == 200
     assert [int(n) for n in ROW.findall(html)] == [late_2h.number, late_5.number, at_risk.number]
-    assert "late by 2h 00m" in html and "due in 3 min" in html
+    assert "overdue 2h 00m" in html and "due in 3 min" in html
     assert "Plenty of time" not in html
     assert "<strong>2</strong> breached" in html and "<strong>1</strong> at risk" in html
     assert "No team · SEV A" in html

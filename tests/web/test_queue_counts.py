@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import case, delete, event, func, insert, literal, select, text, true, update
 from sqlalchemy.orm import Session
 
+from tests.web.helpers import count_of
 from web.staff import queue_counts, queues
 from workflow.models import Department, Ticket
 
@@ -18,14 +19,6 @@ ROW = re.compile(r'<td><a href="/staff/tickets/(\d+)">\1</a>')
 
 def numbers(page) -> list[int]:
     return [int(n) for n in ROW.findall(page.get_data(as_text=True))]
-
-
-def count_of(page, label: str) -> str:
-    found = re.search(
-        rf'{re.escape(label)} <span class="count">([^<]+)</span>', page.get_data(as_text=True)
-    )
-    assert found, f"no count for {label}"
-    return found.group(1)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, text, update
 from sqlalchemy.orm import Session
 
-from tests.web.helpers import count_queries
+from tests.web.helpers import count_of, count_queries
 from web.staff import queue_counts, queues
 from workflow import services
 from workflow.models import Ticket
@@ -30,14 +30,6 @@ def staffed(world):
 
 def numbers(page) -> list[int]:
     return [int(n) for n in ROW.findall(page.get_data(as_text=True))]
-
-
-def count_of(page, label: str) -> str:
-    found = re.search(
-        rf'{re.escape(label)} <span class="count">([^<]+)</span>', page.get_data(as_text=True)
-    )
-    assert found, f"no count for {label}"
-    return found.group(1)
 
 
 def statements(app, browser, url: str) -> list[str]:

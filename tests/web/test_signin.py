@@ -41,10 +41,14 @@ def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(browser, worl
 
 
 def test_customers_cannot_sign_in_as_staff_nor_staff_as_customers(browser, world):
+    """Refused either way (422, nobody signed in); the right password on the wrong page is
+    pointed to the right one (tests/web/test_portal_front_door.py)."""
     answer = browser.sign_in(world.customer.email, staff=True)
-    assert answer.status_code == 422 and "Wrong email or password." in answer.get_data(as_text=True)
+    assert answer.status_code == 422 and "sign in at the" in answer.get_data(as_text=True)
     answer = browser.sign_in(world.agent.email, staff=False)
     assert answer.status_code == 422
+    assert browser.get("/staff/probe").status_code == 302
+    assert browser.get("/tickets").status_code == 302
 
 
 def test_a_deactivated_agent_cannot_sign_in(browser, world):

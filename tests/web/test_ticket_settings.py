@@ -90,7 +90,9 @@ def test_a_stale_version_answers_409_and_changes_nothing(browser, world, ticket)
         f"/staff/tickets/{ticket.number}/priority", {"version": 1, "priority_id": HIGH}
     )
     assert answer.status_code == 409
-    assert "changed by someone else" in answer.get_data(as_text=True)
+    page = answer.get_data(as_text=True)
+    assert "added an internal note to this ticket after you opened it" in page
+    assert "Nothing was changed." in page
     assert fresh(world, ticket).priority_id == 2
 
 

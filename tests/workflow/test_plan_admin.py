@@ -266,6 +266,7 @@ def test_a_shorter_target_moves_the_due_time_keeping_the_time_already_used(world
     assert moved.resolution_due_at == world.now + 8 * H
     assert moved.first_response_due_at == world.now + 8 * H  # unchanged target
     assert moved.version == 2
+    assert moved.updated_at == ticket.updated_at  # an admin's edit is not the ticket's activity
     assert saved.tickets == 1
     assert timers(saved, ticket)[("resolution", "breach")] == world.now + 8 * H
     # at risk once 80% is used: 6 h 24 min after opening

@@ -4,7 +4,7 @@ and the SLA clocks. Reads only; `workflow.dry_run` does the work on plain values
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import request
 from sqlalchemy import select
@@ -47,15 +47,33 @@ def _int(name: str, problems: list[str], label: str) -> int | None:
     return int(raw)
 
 
-def _live_tickets(version: WorkflowVersion) -> list:
+class LiveTicket(NamedTuple):
+    number: int
+    subject: str
+    state_label: str
+    """Its state's label in the ticket's own version, as the dashboard shows it."""
+
+
+def _live_tickets(version: WorkflowVersion) -> list[LiveTicket]:
     """The latest live tickets of the workflow, to start a dry run from a real one."""
-    return db.session.execute(
-        select(Ticket.number, Ticket.subject, Ticket.state)
+    rows = db.session.execute(
+        select(
+            Ticket.number,
+            Ticket.subject,
+            Ticket.state,
+            WorkflowVersion.id,
+            WorkflowVersion.checksum,
+        )
         .join(WorkflowVersion, Ticket.workflow_version_id == WorkflowVersion.id)
         .where(WorkflowVersion.workflow_id == version.workflow_id, Ticket.closed_at.is_(None))
         .order_by(Ticket.id.desc())
         .limit(20)
     ).all()
+    out = []
+    for number, subject, state, version_id, checksum in rows:
+        states = compiled_version(db.session, version_id, checksum).definition.states
+        out.append(LiveTicket(number, subject, states[state].label if state in states else state))
+    return out
 
 
 def _sample(version: WorkflowVersion, problems: list[str]) -> dry_run.Sample:

@@ -9,6 +9,7 @@ from flask import Response
 
 from web import clock, htmx
 from web.extensions import db
+from web.ops import breach_words
 from web.ops.common import ops_required
 from workflow import breaches
 from workflow.breach_values import BreachQueue
@@ -34,10 +35,18 @@ COLUMNS = (
 
 @ops_required
 def page() -> Response:
-    """The breach queue. HTMX (a live update, the clock-driven refresh or the polling
-    fallback) gets the queue block alone, swapped into #breach-queue."""
+    """The breach queue, its rows worded by web/ops/breach_words.py. HTMX (a live update,
+    the clock-driven refresh or the polling fallback) gets the queue block alone, swapped
+    into #breach-queue."""
     queue = breaches.breach_queue(db.session, clock.now())
-    return htmx.page_or_blocks("ops/breaches.html", {"breach-queue": "breach_queue"}, queue=queue)
+    return htmx.page_or_blocks(
+        "ops/breaches.html",
+        {"breach-queue": "breach_queue"},
+        queue=queue,
+        states=breach_words.state_labels(db.session, queue.entries),
+        standing=breach_words.standing,
+        risk_note=breach_words.risk_note,
+    )
 
 
 @ops_required

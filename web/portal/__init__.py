@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from web import clock
-from web.auth import SessionUser
+from web.auth import SessionUser, safe_next
 from web.extensions import db
 from web.forms import RegisterForm
 from web.signin import sign_in, sign_out
@@ -28,7 +28,8 @@ def login():
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
-    """Create a customer account (name, email, password) and sign in."""
+    """Create a customer account (name, email, password) and sign in; then on to the page
+    the person was on their way to (`next`, as at sign-in), else My tickets."""
     form = RegisterForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
@@ -49,7 +50,7 @@ def register():
             db.session.commit()
             login_user(SessionUser(user))
             flash("Welcome! Your account is ready.")
-            return redirect(url_for("portal.tickets"))
+            return redirect(safe_next(url_for("portal.tickets")))  # "Open a ticket" first
     status = 422 if form.is_submitted() else 200
     return render_template("portal/register.html", form=form), status
 

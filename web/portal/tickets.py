@@ -12,7 +12,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import SelectChoice
+from wtforms import SelectChoice, TextAreaField
 
 from web import clock, uploads
 from web.auth import end_user_required
@@ -26,6 +26,14 @@ from workflow.models import EntryKind, HelpTopic, ThreadEntry, Ticket, User
 
 PUBLIC_KINDS = (EntryKind.CUSTOMER_MESSAGE, EntryKind.PUBLIC_REPLY)
 PAGE_SIZE = 50
+INCOMPLETE = "The form was incomplete; reload the page and try again."
+REOPENED = "We reopened the ticket and will look at it again."
+
+
+class ReopenForm(VersionForm):
+    """ "It is still a problem", with what is still wrong if the customer says (optional)."""
+
+    message = TextAreaField("What is still wrong?")
 
 
 def _mine(number: int) -> Ticket:
@@ -114,6 +122,7 @@ def page_context(t: Ticket) -> dict[str, Any]:
         labels=_labels(t),
         reply=ReplyForm(formdata=None, version=t.version),
         button=VersionForm(formdata=None, version=t.version),
+        reopen=ReopenForm(formdata=None, version=t.version),
         allowed=allowed,
         attachments=attachments.listing(db.session, t.id, public_only=True),
         attachment_limits=uploads.limits(),
@@ -132,8 +141,13 @@ def reply(number: int):
     t = _mine(number)
     form = ReplyForm()
     if not form.validate_on_submit():
-        flash(" ".join(e for errors in form.errors.values() for e in errors))
-        return redirect(url_for("portal.ticket", number=number)), 303
+        if form.version.errors:
+            abort(400, INCOMPLETE)
+        # The error goes next to the reply box, which keeps what was typed; the page shows
+        # the ticket as it is now, so the form carries the version on show.
+        form.version.data = t.version
+        context = page_context(t) | {"reply": form}
+        return render_template("portal/ticket.html", **context), 422
     actor, now = current_user.actor, clock.now()
     with attachments.staged(uploads.store(), uploads.from_request()) as files:
         outcome = services.reply(
@@ -151,11 +165,7 @@ def reply(number: int):
     return redirect(url_for("portal.ticket", number=outcome.ticket.number), 303)
 
 
-def _fire(number: int, event: str, message: str):
-    t = _mine(number)
-    form = VersionForm()
-    if not form.validate_on_submit():
-        abort(400, "The form was incomplete; reload the page and try again.")
+def _fire(t: Ticket, form: VersionForm, event: str, message: str):
     outcome = services.apply_event(
         db.session,
         t.id,
@@ -166,16 +176,35 @@ def _fire(number: int, event: str, message: str):
     )
     after_commit(outcome)
     flash(message)
-    return redirect(url_for("portal.ticket", number=number), 303)
+    return redirect(url_for("portal.ticket", number=t.number), 303)
 
 
 @end_user_required
 def confirm(number: int):
     """ "Yes, my issue is resolved": the agent may now close the ticket."""
-    return _fire(number, "confirm", "Thank you for confirming. We will close the ticket.")
+    t, form = _mine(number), VersionForm()
+    if not form.validate_on_submit():
+        abort(400, INCOMPLETE)
+    return _fire(t, form, "confirm", "Thank you for confirming. We will close the ticket.")
 
 
 @end_user_required
 def reopen(number: int):
-    """ "It is still a problem": the ticket goes back to the agent."""
-    return _fire(number, "reopen", "We reopened the ticket and will look at it again.")
+    """ "It is still a problem": the ticket goes back to the agent. What the customer wrote
+    in "What is still wrong?" goes on the thread through services.reply, whose customer
+    message fires `reopen` on a resolved ticket: one path, sanitized like any reply. It is
+    only taken when `reopen` is allowed now, so a message never lands without reopening (a
+    refusal answers 422 with its reasons, through apply_event, and nothing is stored)."""
+    t, form = _mine(number), ReopenForm()
+    if not form.validate_on_submit():
+        abort(400, INCOMPLETE)
+    why = (form.message.data or "").strip()
+    actor, now = current_user.actor, clock.now()
+    if not why or not any(
+        d.event == "reopen" and d.allowed for d in services.explain(db.session, t, actor, now)
+    ):
+        return _fire(t, form, "reopen", REOPENED)
+    outcome = services.reply(db.session, t.id, actor, now, why, expected_version=form.version.data)
+    after_commit(outcome)
+    flash(REOPENED)
+    return redirect(url_for("portal.ticket", number=number), 303)

@@ -1,10 +1,11 @@
 """Insert a canned response into the composer (`/staff/tickets/<n>/canned`), filled in for
 this ticket and this agent, after whatever the agent already wrote.
 
-With HTMX the picker's `hx-get` (or the Insert button's post) answers the composer's textarea
-with the text in it, swapped over the old one. Without JavaScript the Insert button posts the
-composer here and the ticket page comes back with the text in the composer. Nothing is
-stored either way: sending is still the composer's own Send.
+With HTMX choosing in the picker (`hx-get`) answers the composer's textarea with the text in
+it, swapped over the old one; the Insert button exists only without JavaScript (<noscript>),
+where it posts the composer here and the ticket page comes back with the text in the
+composer (and the mode that was chosen). One way each, so nothing is inserted twice. Nothing
+is stored either way: sending is still the composer's own Send.
 """
 
 from __future__ import annotations

@@ -166,7 +166,7 @@ def _search_counts(session: Session, user: User, filters: queues.Filters) -> dic
     requester = aliased(User)
     matches = select(Ticket.assignee_id, Ticket.team_id, Ticket.state, Ticket.closed_at).where(
         queues.scope(user),
-        *filters.where(requester),
+        *filters.where(requester, session),
     )
     if "@" in filters.q:
         matches = matches.join(requester, requester.id == Ticket.requester_id)

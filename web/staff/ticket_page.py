@@ -20,9 +20,17 @@ from web.auth import staff_required
 from web.extensions import db
 from web.followups import after_commit
 from web.forms import ActionForm, ComposerForm
-from web.staff import choices, thread_items, ticket_extras, ticket_side, ticket_view
+from web.staff import (
+    choices,
+    stale,
+    thread_items,
+    ticket_extras,
+    ticket_side,
+    ticket_view,
+)
 from web.staff.ticket_side import Sight
 from workflow import attachments, services
+from workflow.errors import StaleTicket
 from workflow.loading import compiled_version
 from workflow.models import (
     Role,
@@ -124,23 +132,37 @@ def page_context(ticket: Ticket, status: str | None = None) -> dict[str, Any]:
 
 @staff_required()
 def ticket_page(number: int):
-    """Everything about one ticket, and what this person may do with it now."""
-    return htmx.page("staff/ticket.html", **page_context(visible_ticket(number)))
+    """Everything about one ticket, and what this person may do with it now. `?mode=note`
+    opens the composer on an internal note (where a note sent without JavaScript comes back
+    to, so the next message is not public by surprise)."""
+    context = page_context(visible_ticket(number))
+    context["composer"] = ComposerForm(
+        formdata=None, mode=_mode(request.args.get("mode")), version=context["ticket"].version
+    )
+    return htmx.page("staff/ticket.html", **context)
 
 
-def answer(number: int, status: str, *, composer: bool = False) -> Response:
+def _mode(raw: str | None) -> str:
+    """The composer's mode from untrusted input: "note" or, for anything else, "reply"."""
+    return "note" if raw == "note" else "reply"
+
+
+def answer(number: int, status: str, *, composer: bool = False, mode: str = "reply") -> Response:
     """What a successful change answers. HTMX: the ticket's header, actions and thread as they
-    are now, with `status` on top (and, after a message was sent, an empty composer). Without
-    JavaScript: `status` flashed and a 303 back to the page. If the change took the ticket out
-    of this person's sight (a transfer to another department), both go to the dashboard."""
+    are now, with `status` on top (and, after a message was sent, an empty composer still in
+    the `mode` just used: after a note, the next message is a note too). Without JavaScript:
+    `status` flashed and a 303 back to the page (with that mode). If the change took the
+    ticket out of this person's sight (a transfer to another department), both go to the
+    dashboard."""
     ticket = find_visible(number)
-    elsewhere = _away(number, status, ticket is not None)
+    elsewhere = _away(number, status, ticket is not None, mode=_mode(mode))
     if elsewhere is not None:
         return elsewhere
     assert ticket is not None
     context = page_context(ticket, status)
     html = htmx.render_block("staff/ticket.html", "ticket_main", **context)
     if composer:
+        context["composer"] = ComposerForm(formdata=None, mode=_mode(mode), version=ticket.version)
         composer_html = htmx.render_block("staff/ticket.html", "composer", **context)
         html += htmx.oob("ticket-composer", composer_html)
     else:  # the draft stays, but its version moves on, or the next Send would be stale (409)
@@ -151,7 +173,7 @@ def answer(number: int, status: str, *, composer: bool = False) -> Response:
     return htmx.fragment(html)
 
 
-def _away(number: int, status: str, visible: bool) -> Response | None:
+def _away(number: int, status: str, visible: bool, mode: str = "reply") -> Response | None:
     """The answers that leave the ticket's page as it is: the dashboard when the change took
     the ticket out of this person's sight; a 303 back to the page without JavaScript (with
     `status` flashed). None: answer HTMX with the change."""
@@ -163,7 +185,8 @@ def _away(number: int, status: str, visible: bool) -> Response | None:
         return redirect(target, 303)
     if not htmx.wants_fragment():
         flash(status)
-        return redirect(url_for("staff.ticket", number=number), 303)
+        query = {"mode": mode} if mode == "note" else {}
+        return redirect(url_for("staff.ticket", number=number, **query), 303)
     return None
 
 
@@ -210,15 +233,39 @@ def compose(number: int):
         verb, status = services.add_note, "Internal note added."
     else:
         verb, status = services.reply, "Reply sent to the customer."
-    with attachments.staged(uploads.store(), files) as staged:
-        outcome = verb(
-            db.session,
-            ticket.id,
-            actor,
-            now,
-            form.body.data,
-            expected_version=form.version.data,
-            attachments=staged,
-        )
+    try:
+        with attachments.staged(uploads.store(), files) as staged:
+            outcome = verb(
+                db.session,
+                ticket.id,
+                actor,
+                now,
+                form.body.data,
+                expected_version=form.version.data,
+                attachments=staged,
+            )
+    except StaleTicket:
+        if htmx.wants_fragment():
+            raise  # web/errors.py: the reasons next to the composer, whose draft stays
+        return _unsent(number, form, bool(files))
     after_commit(outcome)
-    return answer(number, status, composer=True)
+    return answer(number, status, composer=True, mode=form.mode.data)
+
+
+def _unsent(number: int, form: ComposerForm, had_files: bool) -> Response:
+    """Without JavaScript, a message refused as stale comes back in the composer as it was
+    typed (409), on the page as the ticket is now, with who changed what: reloading would
+    lose it. The version moves on, so sending it again goes through."""
+    db.session.rollback()
+    ticket = visible_ticket(number)
+    context = page_context(ticket)
+    context["composer"] = ComposerForm(
+        formdata=None, mode=_mode(form.mode.data), body=form.body.data, version=ticket.version
+    )
+    what = "Your message was not sent: it is below, as you wrote it."
+    if had_files:
+        what += " Attach the files again; a browser cannot keep them."
+    context["stale"] = [*stale.sentences(number), what, "Send it again if it still fits."]
+    response = htmx.page("staff/ticket.html", **context)  # the context holds a `status`
+    response.status_code = 409
+    return response
