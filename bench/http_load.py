@@ -84,6 +84,10 @@ class Round:
     cpu: dict[str, float]
     latencies: list[float]
     errors: dict[int, int]
+    busy: list[float] = field(default_factory=list)
+    """Each gunicorn worker's CPU over the round in cores (seconds per second), busiest first:
+    the keep-alive clients stay on the worker that accepted them, and one run split them 1:7,
+    so a single worker can hold the rate at its one core while the other idles."""
 
     @property
     def rate(self) -> float:
@@ -104,6 +108,7 @@ def measure(
         c.latencies.clear()
         c.errors.clear()
     before = {who: sum(cpu_seconds(p) for p in ps) for who, ps in pids.items()}
+    workers = {p: cpu_seconds(p) for p in pids.get("gunicorn workers", [])}
     client_cpu = time.process_time()
     with BackendCpu(database) as backends:
         wall = run_clients(clients, event, seconds)
@@ -115,7 +120,8 @@ def measure(
     for c in clients:
         for status, n in c.errors.items():
             errors[status] = errors.get(status, 0) + n
-    return Round(len(latencies), wall, cpu, latencies, errors)
+    busy = sorted(((cpu_seconds(p) - was) / wall for p, was in workers.items()), reverse=True)
+    return Round(len(latencies), wall, cpu, latencies, errors, busy)
 
 
 def baseline(

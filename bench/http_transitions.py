@@ -142,7 +142,8 @@ def _print_round(name: str, r: Round) -> None:
         f"Redis {r.ms('Redis'):.2f}, load generator {r.ms('load generator'):.2f}; "
         f"latency p50 {percentile(r.latencies, 50):.0f} ms, "
         f"p95 {percentile(r.latencies, 95):.0f} ms; "
-        f"errors by status {r.errors or 'none'}",
+        f"errors by status {r.errors or 'none'}"
+        + (f"; workers busy {' / '.join(f'{b:.2f}' for b in r.busy)} cores" if r.busy else ""),
         flush=True,
     )
 
