@@ -31,6 +31,16 @@ STATUS = {
 }
 
 
+PLAIN_WORDS = {
+    404: (
+        "Page not found",
+        "There is nothing at this address: it may be mistyped, or the page may have moved.",
+    ),
+    405: ("Not possible here", "This page cannot be used that way. Go back and try again."),
+}
+"""Titles and sentences for Werkzeug's errors that carry only its generic description."""
+
+
 def _messages(exc: Exception) -> list[str]:
     if isinstance(exc, TransitionRejected):
         return exc.reasons
@@ -143,7 +153,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return _answer(exc.code or 500, exc.name, [exc.description or ""])
+        """Our own words where Werkzeug would give its generic ones (a mistyped address, a
+        method the page does not take); a route's own description (abort(404, "...")) stays."""
+        code = exc.code or 500
+        plain = PLAIN_WORDS.get(code)
+        if plain is not None and exc.description == type(exc).description:
+            return _answer(code, plain[0], [plain[1]])
+        return _answer(code, exc.name, [exc.description or ""])
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

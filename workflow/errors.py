@@ -26,11 +26,12 @@ class StaleTicket(TicketflowError):
         self.expected = expected
         self.actual = actual
         which = f"Ticket #{ticket_number}" if ticket_number is not None else "This ticket"
-        super().__init__(
-            f"{which} was changed by someone else since you loaded it "
-            f"(you saw version {expected}, it is now at version {actual}). Reload and try again."
+        super().__init__(  # people's words: the versions stay in the attributes, for logs
+            f"{which} was changed by someone else after you opened it, so nothing was saved "
+            "here. Reload and try again."
             if actual is not None
-            else f"{which} was changed by someone else at the same moment. Reload and try again."
+            else f"{which} was changed by someone else at the same moment, so nothing was "
+            "saved here. Reload and try again."
         )
 
 

@@ -29,7 +29,7 @@ def test_an_agent_claims_and_transfers_a_ticket_in_the_browser(live_server, page
     page.wait_for_url(f"**/staff/tickets/{ticket.number}")
 
     page.click("form.action >> button:has-text('Claim')")
-    page.wait_for_selector("text=Done.")
+    page.wait_for_selector(f"text=Claim: #{ticket.number} is now yours.")
     assert page.locator(".badge").first.text_content().strip() == "Assigned"
 
     transfer = page.locator("form.action", has=page.locator("button:has-text('Transfer')"))

@@ -97,7 +97,10 @@ def test_an_unexpected_error_never_shows_a_traceback(app):
     assert "internal detail" not in html and "Traceback" not in html
 
 
-def test_an_unknown_page_is_a_plain_404(app):
+def test_an_unknown_page_is_a_404_in_words_with_a_way_on(app):
     answer = app.test_client().get("/nowhere")
     assert answer.status_code == 404
-    assert "Not Found" in answer.get_data(as_text=True)
+    html = answer.get_data(as_text=True)
+    assert "Page not found" in html and "it may be mistyped" in html
+    assert "If you entered the URL manually" not in html  # Werkzeug's generic words
+    assert '<a href="/">Go to the start page</a>' in html

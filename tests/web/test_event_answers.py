@@ -68,7 +68,9 @@ def test_a_resolve_appends_the_reply_then_the_log_entry_and_moves_every_version_
     html = text(answer)
     resolved = fresh(world, ticket)
     assert resolved.state == "resolved"
-    assert html.startswith('<p class="flash" role="status">Done.</p>')
+    assert html.startswith(
+        f'<p class="flash" role="status">Resolve: #{ticket.number} is now Resolved.</p>'
+    )
     assert answer.headers["HX-Retarget"] == "#ticket-status"
     # the new entries only, in the order the page shows them: the reply, then the event
     entries = appended(html)

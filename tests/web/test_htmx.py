@@ -42,7 +42,7 @@ def test_an_htmx_claim_answers_the_changed_fragments_in_place(browser, world, ti
     assert f'id="ticket-seen" name="seen" value="{claimed.version}"' in html
     versions = set(re.findall(r'name="version" type="hidden" value="(\d+)"', html))
     assert versions == {str(claimed.version)}  # the next action is sent on the new version
-    assert ">Assigned</span>" in html and "Done." in html
+    assert ">Assigned</span>" in html and f"Claim: #{ticket.number} is now yours." in html
     # only what changed: the status line in place, header and actions replaced out of band,
     # the claim's log entry appended to the thread (the entries before it are not sent again)
     assert answer.headers["HX-Retarget"] == "#ticket-status"

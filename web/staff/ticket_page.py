@@ -21,7 +21,9 @@ from web.extensions import db
 from web.followups import after_commit
 from web.forms import ActionForm, ComposerForm
 from web.staff import (
+    answer_lists,
     choices,
+    event_status,
     stale,
     thread_items,
     ticket_extras,
@@ -213,11 +215,13 @@ def fire_event(number: int, event: str):
         **params,
     )
     after_commit(outcome)
+    lists = side.lists if side is not None else answer_lists.read()
+    status = event_status.sentence(outcome, event, actor, lists)
     visible = _still_in_sight(number, before, outcome.ticket, actor)
-    elsewhere = _away(number, "Done.", visible)
+    elsewhere = _away(number, status, visible)
     if elsewhere is not None or side is None:
         return elsewhere
-    return ticket_view.changed(outcome, "Done.", actor, side)
+    return ticket_view.changed(outcome, status, actor, side)
 
 
 @staff_required(Role.AGENT, Role.ADMIN, Role.OPS)
