@@ -184,6 +184,9 @@ def test_a_version_page_shows_its_text_with_line_numbers_and_its_diagram(admin, 
     page = admin.get(f"{BASE}/versions/2").get_data(as_text=True)
     assert '<span class="n">3</span>workflow: support' in page
     assert 'src="data:image/svg+xml;base64,' in page
+    # the version can be copied into a new draft from its own page, as from the list
+    assert f'action="{BASE}/versions/2/copy"' in page
+    assert ">Copy into a new draft</button>" in page
 
 
 # ---- the editor and its validator ------------------------------------------------------------
@@ -300,6 +303,13 @@ def test_saving_bad_yaml_is_refused_with_the_sentences_and_nothing_is_saved(admi
     assert "The draft was not saved" in page and problems_in(bad)[0].message in page
     assert bad in page  # the text stays in the editor to be fixed
     assert draft(world).checksum == before and len(history(world)) == recorded
+    # the common edits say why their lists are empty instead of offering nothing silently
+    assert "cannot be read as YAML" in page and "no states or events to offer" in page
+
+
+def test_a_readable_document_offers_its_names_to_the_common_edits(admin, versions):
+    page = text(admin.get(f"{BASE}/versions/3/edit"))
+    assert "cannot be read as YAML" not in page
 
 
 def test_saving_a_valid_text_updates_the_draft_and_records_what_changed(admin, world, versions):
