@@ -8,7 +8,7 @@ import re
 from sqlalchemy import select
 
 from workflow import services
-from workflow.models import Ticket, TransitionLog
+from workflow.models import ThreadEntry, Ticket, TransitionLog
 
 NUMBER = re.compile(r"/tickets/(\d+)")
 
@@ -21,6 +21,13 @@ def open_as_customer(browser, world, subject="VPN refuses my password", body="Si
     )
     assert answer.status_code == 302, answer.get_data(as_text=True)
     return int(NUMBER.search(answer.headers["Location"]).group(1))
+
+
+def bodies(world, ticket_id) -> list[str]:
+    """The thread's message bodies, oldest first."""
+    world.session.expire_all()
+    query = select(ThreadEntry.body).where(ThreadEntry.ticket_id == ticket_id)
+    return list(world.session.scalars(query.order_by(ThreadEntry.id)))
 
 
 def ticket(world, number):
@@ -145,6 +152,31 @@ def test_a_stale_page_gets_409_and_changes_nothing(browser, world):
     assert answer.status_code == 409
     assert "Reload" in answer.get_data(as_text=True)
     assert ticket(world, number).confirmed_at is None
+
+
+def test_a_reply_written_while_the_ticket_changed_is_kept_to_send_again(browser, world):
+    """An agent answers while the customer writes: nothing is sent (409), the message stays in
+    the reply box on the page as it is now (the agent's reply shown), and one more Send sends
+    it on the current version."""
+    number = open_as_customer(browser, world)
+    t = ticket(world, number)
+    browser.get(f"/tickets/{number}")
+    seen = t.version
+    agent = world.actor(world.agent)
+    services.reply(world.session, t.id, agent, world.now, "Have you tried the new client?")
+    typed = "My VPN still says the password is wrong & I can't work."
+    answer = browser.post(f"/tickets/{number}/reply", {"body": typed, "version": seen})
+    assert answer.status_code == 409
+    html = answer.get_data(as_text=True)
+    assert "Your message was not sent: the ticket changed while you were writing" in html
+    assert "My VPN still says the password is wrong &amp; I can&#39;t work." in html
+    assert "Have you tried the new client?" in html  # the page as it is now
+    now_at = ticket(world, number).version
+    assert f'value="{now_at}"' in html and now_at != seen
+    assert bodies(world, t.id)[-1] == "Have you tried the new client?"  # nothing was stored
+    again = browser.post(f"/tickets/{number}/reply", {"body": typed, "version": now_at})
+    assert again.status_code == 303
+    assert bodies(world, t.id)[-1] == typed.replace("&", "&amp;")  # stored as sanitized HTML
 
 
 def test_a_refused_event_answers_422_with_the_reason(browser, world):

@@ -21,6 +21,7 @@ from web.followups import after_commit
 from web.forms import OpenTicketForm, ReplyForm, VersionForm
 from workflow import attachments, services
 from workflow.attachments import UploadRefused
+from workflow.errors import StaleTicket
 from workflow.loading import compiled_version
 from workflow.models import EntryKind, HelpTopic, ThreadEntry, Ticket, User
 
@@ -149,20 +150,37 @@ def reply(number: int):
         context = page_context(t) | {"reply": form}
         return render_template("portal/ticket.html", **context), 422
     actor, now = current_user.actor, clock.now()
-    with attachments.staged(uploads.store(), uploads.from_request()) as files:
-        outcome = services.reply(
-            db.session,
-            t.id,
-            actor,
-            now,
-            form.body.data,
-            expected_version=form.version.data,
-            attachments=files,
-        )
+    try:
+        with attachments.staged(uploads.store(), uploads.from_request()) as files:
+            outcome = services.reply(
+                db.session,
+                t.id,
+                actor,
+                now,
+                form.body.data,
+                expected_version=form.version.data,
+                attachments=files,
+            )
+    except StaleTicket:
+        return _reply_again(number, form, bool(files))
     after_commit(outcome)
     if outcome.ticket.id != t.id:
         flash(f"This ticket was closed, so your message opened ticket #{outcome.ticket.number}.")
     return redirect(url_for("portal.ticket", number=outcome.ticket.number), 303)
+
+
+def _reply_again(number: int, form: ReplyForm, had_files: bool) -> Any:
+    """The ticket changed while the customer was writing (an agent replied, resolved...):
+    nothing was sent. The page shows the ticket as it is now, with the message still in the
+    reply box and the version on show, so one more Send sends it if it still applies (409)."""
+    t = _mine(number)
+    form.version.data = t.version
+    again = "Your message was not sent: the ticket changed while you were writing (see above)."
+    again += " It is still here; send it again if it still applies."
+    if had_files:
+        again += " Attach your files again too."
+    form.body.errors = [*form.body.errors, again]
+    return render_template("portal/ticket.html", **(page_context(t) | {"reply": form})), 409
 
 
 def _fire(t: Ticket, form: VersionForm, event: str, message: str):
