@@ -93,6 +93,9 @@ def test_search_counts_come_from_one_statement_and_are_exact_below_their_cap(app
     assert (count_of(page, "Unassigned"), count_of(page, "Closed")) == ("1", "0")
     sql = statements(app, browser, "/staff?queue=open&q=printer")
     assert len([s for s in sql if "count(*)" in s and "FROM tickets" in s]) == 1
+    # the requester names a word matches are looked up once, for the rows and the counts
+    lookups = [s for s in sql if s.startswith("SELECT users.id \nFROM users")]
+    assert len(lookups) == 1, lookups
 
 
 def test_search_counts_past_their_cap_say_they_are_lower_bounds(browser, staffed, monkeypatch):

@@ -125,7 +125,12 @@ def requester_named(session: Session, pattern: str) -> Any:
 
     The same on SQLite and PostgreSQL: no arrays needed."""
     named = select(User.id).where(User.name.ilike(pattern, escape="\\"))
-    ids = session.scalars(named.limit(NAME_IDS_CAP + 1)).all()
+    # looked up once per request (the page's rows and its counts both ask): `session.info`
+    # lives as long as the request's session
+    seen = session.info.setdefault("requester_named", {})
+    ids = seen.get(pattern)
+    if ids is None:
+        ids = seen[pattern] = session.scalars(named.limit(NAME_IDS_CAP + 1)).all()
     if len(ids) > NAME_IDS_CAP:
         return Ticket.requester_id.in_(named)
     return Ticket.requester_id.in_([known(i) for i in sorted(ids)])
