@@ -12,7 +12,19 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Enum, Index, Integer, MetaData, TypeDecorator, text
+from sqlalchemy import (
+    DDL,
+    BigInteger,
+    DateTime,
+    Enum,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    TypeDecorator,
+    event,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -35,6 +47,25 @@ def partial_index(
     takes its own keyword; the migrations and the tests' schema must agree on both)."""
     condition = text(where) if isinstance(where, str) else where
     return Index(name, *expressions, postgresql_where=condition, sqlite_where=condition, **kw)
+
+
+def trigram_index(name: str, column: str) -> Index:
+    """A pg_trgm GIN index on `column` (ILIKE '%word%' through it), PostgreSQL only: SQLite
+    scans instead. Its table then creates the extension first (`needs_trigrams`)."""
+    return Index(
+        name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}
+    ).ddl_if(dialect="postgresql")
+
+
+def needs_trigrams(table: Table) -> None:
+    """Create pg_trgm before `table` on PostgreSQL (a trusted extension: the database owner
+    may create it; `IF NOT EXISTS`, so every table with a trigram index may ask). The
+    migrations do the same."""
+    event.listen(
+        table,
+        "before_create",
+        DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+    )
 
 
 class Base(DeclarativeBase):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import DDL, Boolean, Column, ForeignKey, Index, String, Table, event, text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workflow.models.base import Base, Id, stored_enum, utc_column
+from workflow.models.base import Base, Id, needs_trigrams, stored_enum, trigram_index, utc_column
 
 
 class Role(enum.StrEnum):
@@ -39,12 +39,7 @@ class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         Index("ix_users_email_lower", text("lower(email)")),
-        Index(
-            "ix_users_name_trgm",
-            "name",
-            postgresql_using="gin",
-            postgresql_ops={"name": "gin_trgm_ops"},
-        ).ddl_if(dialect="postgresql"),
+        trigram_index("ix_users_name_trgm", "name"),
     )
     """Sign-in and the dashboard's requester search compare emails case-insensitively; the
     dashboard's word search finds requesters by a part of their name (ILIKE '%karen%')
@@ -67,13 +62,7 @@ class User(Base):
         return self.role != Role.END_USER
 
 
-# The name's trigram index needs pg_trgm, created before the table on PostgreSQL (users is
-# created before tickets, whose subject index needs it too). The migration does the same.
-event.listen(
-    User.__table__,
-    "before_create",
-    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
-)
+needs_trigrams(User.__table__)  # the name's index (users is created before tickets)
 
 
 class Department(Base):

@@ -8,19 +8,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    DDL,
     BigInteger,
     ForeignKey,
     Index,
     Integer,
     SmallInteger,
     String,
-    event,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workflow.models.base import Base, Id, partial_index, utc_column
+from workflow.models.base import Base, Id, needs_trigrams, partial_index, trigram_index, utc_column
 from workflow.models.lifecycle import WorkflowVersion
 from workflow.models.people import User
 from workflow.models.ticket_indexes import (
@@ -40,12 +38,7 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         *queue_indexes(),
-        Index(
-            "ix_tickets_subject_trgm",
-            "subject",
-            postgresql_using="gin",
-            postgresql_ops={"subject": "gin_trgm_ops"},
-        ).ddl_if(dialect="postgresql"),
+        trigram_index("ix_tickets_subject_trgm", "subject"),
         Index("ix_tickets_requester", "requester_id", "updated_at"),
         partial_index(
             "ix_tickets_next_due_at",
@@ -104,13 +97,7 @@ class Ticket(Base):
 OPS_INDEXES = decided_clock_indexes(Ticket.__table__)
 OPEN_BY_PLAN = open_by_plan_index(Ticket.__table__)
 
-# The subject's trigram index needs pg_trgm, created before the table on PostgreSQL (a
-# trusted extension: the database owner may create it). The migration does the same.
-event.listen(
-    Ticket.__table__,
-    "before_create",
-    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
-)
+needs_trigrams(Ticket.__table__)  # the subject's index
 
 
 class Counter(Base):
