@@ -94,6 +94,12 @@ class VersionForm(FlaskForm):
     version = IntegerField(widget=HiddenInput())
 
 
+class ReopenForm(VersionForm):
+    """ "It is still a problem", with what is still wrong if the customer says (optional)."""
+
+    message = TextAreaField("What is still wrong?")
+
+
 class ActionForm(VersionForm):
     """A VersionForm from a page whose forms carry the CSRF token themselves (`{{
     csrf_token() }}`, not the form's own field): CSRFProtect checks that token on every POST

@@ -12,13 +12,13 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import SelectChoice, TextAreaField
+from wtforms import SelectChoice
 
 from web import clock, uploads
 from web.auth import end_user_required
 from web.extensions import db
 from web.followups import after_commit
-from web.forms import OpenTicketForm, ReplyForm, VersionForm
+from web.forms import OpenTicketForm, ReopenForm, ReplyForm, VersionForm
 from workflow import attachments, services
 from workflow.attachments import UploadRefused
 from workflow.errors import StaleTicket
@@ -29,12 +29,6 @@ PUBLIC_KINDS = (EntryKind.CUSTOMER_MESSAGE, EntryKind.PUBLIC_REPLY)
 PAGE_SIZE = 50
 INCOMPLETE = "The form was incomplete; reload the page and try again."
 REOPENED = "We reopened the ticket and will look at it again."
-
-
-class ReopenForm(VersionForm):
-    """ "It is still a problem", with what is still wrong if the customer says (optional)."""
-
-    message = TextAreaField("What is still wrong?")
 
 
 def _mine(number: int) -> Ticket:
