@@ -63,7 +63,7 @@ def _reload_url() -> str | None:
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
-def _answer(status: int, title: str, messages: list[str]):
+def answer(status: int, title: str, messages: list[str]):
     if request.accept_mimetypes.best == "application/json":
         return {"error": title, "messages": messages}, status
     reload_url = _reload_url()
@@ -75,44 +75,30 @@ def _answer(status: int, title: str, messages: list[str]):
     ), status
 
 
-def _stale(exc: StaleTicket):
-    """409 in words for people: who changed the ticket and how when its own page sent the
-    change (web/staff/stale.py), never version numbers; with HTMX the sender's form keeps
-    what was typed, and a button shows the changes in place instead of a reload."""
+def stale_answer(exc: StaleTicket):
+    """409 in words for people, never version numbers (the staff pages word it further, with
+    who changed what: web/staff/stale.py, registered on their blueprint)."""
     number = exc.ticket_number
-    on_its_page = number is not None and number == (request.view_args or {}).get("number")
-    if on_its_page and request.blueprint == "staff":
-        from web.staff import stale  # the staff blueprint's own words for its pages
-
-        if request.endpoint == "staff.compose":
-            what = "Your message was not sent; it is still in the composer."
-        else:
-            what = "Nothing was changed."
-        if htmx.wants_fragment() and request.accept_mimetypes.best != "application/json":
-            return stale.answer(number, what + " Look at what changed, then try again.")
-        if request.endpoint != "staff.compose":
-            what += " Use your browser's Back button to get back to what you typed."
-        return _answer(409, "The ticket changed meanwhile", [*stale.sentences(number), what])
     which = f"Ticket #{number}" if number is not None else "This ticket"
     said = f"{which} was changed by someone else after you opened it, so nothing was saved."
     if _reload_url() is None:  # else the answer links the page to reload
         said += " Reload the page to see what changed, then try again."
-    return _answer(409, "That changed meanwhile", [said])
+    return answer(409, "That changed meanwhile", [said])
 
 
 def register_error_handlers(app: Flask) -> None:
     for exc_type, status in STATUS.items():
         if exc_type is StaleTicket:
-            app.register_error_handler(StaleTicket, _stale)
+            app.register_error_handler(StaleTicket, stale_answer)
             continue
         app.register_error_handler(
             exc_type,
-            lambda exc, status=status: _answer(status, "That did not work", _messages(exc)),
+            lambda exc, status=status: answer(status, "That did not work", _messages(exc)),
         )
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        return _answer(
+        return answer(
             400,
             "The form has expired",
             [
@@ -127,7 +113,7 @@ def register_error_handlers(app: Flask) -> None:
         """Werkzeug stops reading a request over MAX_CONTENT_LENGTH: nothing was stored."""
         mb = app.config.get("ATTACHMENT_MAX_BYTES", 0) / (1024 * 1024)
         files = app.config.get("ATTACHMENT_MAX_FILES")
-        return _answer(
+        return answer(
             413,
             "Too large to send",
             [
@@ -145,7 +131,7 @@ def register_error_handlers(app: Flask) -> None:
         from web.extensions import db
 
         db.session.rollback()
-        return _answer(
+        return answer(
             400,
             "That value does not fit",
             ["A number or value you sent is out of range. Check it and try again."],
@@ -158,13 +144,13 @@ def register_error_handlers(app: Flask) -> None:
         code = exc.code or 500
         plain = PLAIN_WORDS.get(code)
         if plain is not None and exc.description == type(exc).description:
-            return _answer(code, plain[0], [plain[1]])
-        return _answer(code, exc.name, [exc.description or ""])
+            return answer(code, plain[0], [plain[1]])
+        return answer(code, exc.name, [exc.description or ""])
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         app.logger.exception("Unhandled error")
-        return _answer(
+        return answer(
             500,
             "Something went wrong on our side",
             ["The error was logged. Nothing you sent was lost; please try again."],

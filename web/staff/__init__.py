@@ -28,13 +28,16 @@ def logout():
 
 
 # The ticket page (its own module, registered on this blueprint).
-from web.staff import ticket_page  # noqa: E402
+from web.staff import stale, ticket_page  # noqa: E402
+from workflow.errors import StaleTicket  # noqa: E402
 
 bp.add_url_rule("/tickets/<int:number>", "ticket", ticket_page.ticket_page)
 bp.add_url_rule(
     "/tickets/<int:number>/events/<event>", "fire_event", ticket_page.fire_event, methods=["POST"]
 )
 bp.add_url_rule("/tickets/<int:number>/compose", "compose", ticket_page.compose, methods=["POST"])
+# A stale change on a ticket's own page is worded with who changed what (web/staff/stale.py).
+bp.register_error_handler(StaleTicket, stale.handle)
 
 # The dashboard's queues.
 from web.staff import dashboard  # noqa: E402

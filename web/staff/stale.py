@@ -5,13 +5,16 @@ changes in place so nothing typed is lost (a reload would empty the composer).""
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, request
 from sqlalchemy import select
 
 from web import htmx
+from web.errors import answer as error_answer
+from web.errors import stale_answer
 from web.extensions import db
 from web.staff import thread_items
 from workflow import opening, ticket_settings
+from workflow.errors import StaleTicket
 from workflow.loading import compiled_version
 from workflow.models import ThreadEntry, TransitionLog, User
 
@@ -93,3 +96,22 @@ def answer(number: int, what: str) -> Response:
         refresh=True,
     )
     return htmx.fragment(html, 409)
+
+
+def handle(exc: StaleTicket) -> Response | tuple[Response, int]:
+    """The staff blueprint's 409 (web/staff/__init__.py): on the ticket's own page, who
+    changed what and what became of this person's change; with HTMX the sender's form keeps
+    what was typed and a button shows the changes in place instead of a reload. Elsewhere
+    (bulk, another ticket) the app's own words (web/errors.py)."""
+    number = exc.ticket_number
+    if number is None or number != (request.view_args or {}).get("number"):
+        return stale_answer(exc)
+    if request.endpoint == "staff.compose":
+        what = "Your message was not sent; it is still in the composer."
+    else:
+        what = "Nothing was changed."
+    if htmx.wants_fragment() and request.accept_mimetypes.best != "application/json":
+        return answer(number, what + " Look at what changed, then try again.")
+    if request.endpoint != "staff.compose":
+        what += " Use your browser's Back button to get back to what you typed."
+    return error_answer(409, "The ticket changed meanwhile", [*sentences(number), what])
