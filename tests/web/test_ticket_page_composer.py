@@ -9,6 +9,8 @@ import html as htmllib
 import re
 from collections import Counter
 
+import pytest
+
 from tests.web.helpers import HX, fresh, text
 from workflow import canned, services
 
@@ -46,29 +48,27 @@ def test_with_javascript_choosing_inserts_and_the_insert_button_is_only_there_wi
 # ---- the composer keeps its mode ------------------------------------------------------------
 
 
-def test_after_an_internal_note_the_composer_stays_on_internal_note(browser, world, ticket):
+@pytest.mark.parametrize(
+    ("mode", "body", "kept", "other"),
+    [
+        ("note", "Checked the logs.", NOTE_CHECKED, REPLY_CHECKED),
+        ("reply", "On it.", REPLY_CHECKED, NOTE_CHECKED),
+    ],
+)
+def test_after_a_message_the_composer_stays_in_the_mode_just_used(
+    browser, world, ticket, mode, body, kept, other
+):
+    """After an internal note the next message is a note too, never public by surprise."""
     browser.sign_in(world.agent.email)
     browser.get(f"/staff/tickets/{ticket.number}")
     answer = browser.post(
         f"/staff/tickets/{ticket.number}/compose",
-        {"mode": "note", "body": "Checked the logs.", "version": ticket.version},
+        {"mode": mode, "body": body, "version": ticket.version},
         headers=HX,
     )
     assert answer.status_code == 200, text(answer)
     composer = text(answer)[text(answer).index('id="ticket-composer"') :]
-    assert NOTE_CHECKED.search(composer) and not REPLY_CHECKED.search(composer)
-
-
-def test_after_a_reply_the_composer_is_on_reply(browser, world, ticket):
-    browser.sign_in(world.agent.email)
-    browser.get(f"/staff/tickets/{ticket.number}")
-    answer = browser.post(
-        f"/staff/tickets/{ticket.number}/compose",
-        {"mode": "reply", "body": "On it.", "version": ticket.version},
-        headers=HX,
-    )
-    composer = text(answer)[text(answer).index('id="ticket-composer"') :]
-    assert REPLY_CHECKED.search(composer) and not NOTE_CHECKED.search(composer)
+    assert kept.search(composer) and not other.search(composer)
 
 
 def test_without_javascript_a_note_comes_back_to_the_page_on_internal_note(browser, world, ticket):
